@@ -1,0 +1,177 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// CanonicalVersion is the value of the "v" field in every canonical event.
+// It lets a verifier decades from now tell which encoding rules produced the
+// bytes that were hashed; ParseCanonical rejects any other version rather
+// than guess.
+const CanonicalVersion = 1
+
+// Event is one audited action. Every field is part of the hashed canonical
+// encoding, so anything that must later be provable belongs here and
+// anything that must not be disclosed to an auditor (a real name, a national
+// ID) does not: Person is a pseudonym.
+type Event struct {
+	// Seq is the event's index in the log (0-based, contiguous). It is inside
+	// the hashed bytes so a row cannot be moved to another position without
+	// changing its leaf hash.
+	Seq uint64
+	// Time is when the action happened; encoded as RFC 3339 with nanoseconds
+	// in UTC, so the local zone of the writer never changes the hash.
+	Time        time.Time
+	Actor       string
+	Role        string
+	Person      string // pseudonym of the data subject; empty for non-personal actions
+	Action      string // e.g. "ingest", "run", "view", "consent.grant", "break-glass"
+	Object      string
+	Purpose     string
+	RequestID   string
+	XRoadClient string
+	XRoadUser   string
+	Details     map[string]string
+}
+
+// wireEvent fixes the canonical field order. The fields are declared in
+// byte-wise sorted order of their JSON names (encoding/json emits struct
+// fields in declaration order and sorts map keys), which makes the output
+// "sorted keys" without a generic canonicaliser. TestCanonicalKeysSorted
+// guards the order.
+type wireEvent struct {
+	Action      string            `json:"action"`
+	Actor       string            `json:"actor"`
+	Details     map[string]string `json:"details,omitempty"`
+	Object      string            `json:"object"`
+	Person      string            `json:"person"`
+	Purpose     string            `json:"purpose"`
+	RequestID   string            `json:"request_id"`
+	Role        string            `json:"role"`
+	Seq         uint64            `json:"seq"`
+	Time        string            `json:"time"`
+	V           int               `json:"v"`
+	XRoadClient string            `json:"xroad_client"`
+	XRoadUser   string            `json:"xroad_user"`
+}
+
+// Canonical returns the deterministic byte encoding that is hashed into the
+// log: compact JSON, keys sorted, no HTML escaping, time in RFC 3339 (nano)
+// UTC. Empty Details are omitted; every other field is always present so the
+// schema is self-describing to an auditor.
+//
+// Invalid UTF-8 in a string is replaced by U+FFFD by encoding/json, so such
+// an event would not round-trip; call [Event.Validate] before appending.
+func (e Event) Canonical() []byte {
+	w := wireEvent{
+		Action:      e.Action,
+		Actor:       e.Actor,
+		Details:     e.Details,
+		Object:      e.Object,
+		Person:      e.Person,
+		Purpose:     e.Purpose,
+		RequestID:   e.RequestID,
+		Role:        e.Role,
+		Seq:         e.Seq,
+		Time:        e.Time.UTC().Format(time.RFC3339Nano),
+		V:           CanonicalVersion,
+		XRoadClient: e.XRoadClient,
+		XRoadUser:   e.XRoadUser,
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(w); err != nil {
+		// Only strings, a uint64 and a map[string]string: Encode cannot fail.
+		panic("audit: encoding canonical event: " + err.Error())
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// ErrInvalidEvent is returned (wrapped) by Validate and ParseCanonical.
+var ErrInvalidEvent = errors.New("invalid event")
+
+// Validate reports whether e can be encoded losslessly: all strings valid
+// UTF-8, a time whose year fits RFC 3339, and a non-empty Action. Stores call
+// it before appending so that what is hashed is exactly what was meant.
+func (e Event) Validate() error {
+	if e.Action == "" {
+		return fmt.Errorf("audit: %w: empty action", ErrInvalidEvent)
+	}
+	if y := e.Time.UTC().Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("audit: %w: time year %d outside RFC 3339", ErrInvalidEvent, y)
+	}
+	fields := map[string]string{
+		"actor": e.Actor, "role": e.Role, "person": e.Person, "action": e.Action,
+		"object": e.Object, "purpose": e.Purpose, "request_id": e.RequestID,
+		"xroad_client": e.XRoadClient, "xroad_user": e.XRoadUser,
+	}
+	for k, v := range e.Details {
+		fields["details key "+k] = k
+		fields["details["+k+"]"] = v
+	}
+	for name, v := range fields {
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("audit: %w: %s is not valid UTF-8", ErrInvalidEvent, name)
+		}
+	}
+	return nil
+}
+
+// ParseCanonical is the inverse of Canonical. It is strict: it rejects
+// unknown fields, other versions, and any input that is not byte-for-byte
+// the canonical encoding of the event it decodes to. Strictness means one
+// event has exactly one leaf hash, so nobody can present a "same event,
+// different bytes" variant to a verifier.
+func ParseCanonical(b []byte) (Event, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var w wireEvent
+	if err := dec.Decode(&w); err != nil {
+		return Event{}, fmt.Errorf("audit: %w: %w", ErrInvalidEvent, err)
+	}
+	if w.V != CanonicalVersion {
+		return Event{}, fmt.Errorf("audit: %w: version %d, want %d", ErrInvalidEvent, w.V, CanonicalVersion)
+	}
+	t, err := time.Parse(time.RFC3339Nano, w.Time)
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: %w: %w", ErrInvalidEvent, err)
+	}
+	e := Event{
+		Seq:         w.Seq,
+		Time:        t.UTC(),
+		Actor:       w.Actor,
+		Role:        w.Role,
+		Person:      w.Person,
+		Action:      w.Action,
+		Object:      w.Object,
+		Purpose:     w.Purpose,
+		RequestID:   w.RequestID,
+		XRoadClient: w.XRoadClient,
+		XRoadUser:   w.XRoadUser,
+		Details:     w.Details,
+	}
+	if !bytes.Equal(e.Canonical(), b) {
+		return Event{}, fmt.Errorf("audit: %w: not in canonical form", ErrInvalidEvent)
+	}
+	return e, nil
+}
+
+// LeafHash is the RFC 6962 leaf hash, SHA-256(0x00 || e.Canonical()), that
+// the store keeps next to the canonical bytes.
+func LeafHash(e Event) []byte {
+	return rfc6962.DefaultHasher.HashLeaf(e.Canonical())
+}
+
+// hashLeaf hashes stored canonical bytes directly. Verifiers must use this,
+// not LeafHash(ParseCanonical(b)), so that what is checked is what is stored.
+func hashLeaf(canonical []byte) []byte {
+	return rfc6962.DefaultHasher.HashLeaf(canonical)
+}
