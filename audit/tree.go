@@ -1,9 +1,11 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
@@ -54,7 +56,9 @@ func ResumeBuilder(size uint64, hashes [][]byte) (*Builder, error) {
 			return nil, fmt.Errorf("audit: resume builder: hash %d has %d bytes, want %d", i, len(h), sha256.Size)
 		}
 	}
-	r, err := rangeFactory.NewRange(0, size, hashes)
+	// Copy: compact.Range appends into its slice in place, so sharing the
+	// caller's backing array would let two builders corrupt each other.
+	r, err := rangeFactory.NewRange(0, size, slices.Clone(hashes))
 	if err != nil {
 		return nil, fmt.Errorf("audit: resume builder: %w", err)
 	}
@@ -66,9 +70,10 @@ func (b *Builder) Append(leafHash []byte) error {
 	if len(leafHash) != sha256.Size {
 		return fmt.Errorf("audit: append: leaf hash has %d bytes, want %d", len(leafHash), sha256.Size)
 	}
-	// The visitor is nil, so Append cannot fail; a store that later keeps
-	// tiles would pass a visitor here to capture every new interior node.
-	return b.r.Append(leafHash, nil)
+	// Clone: the range keeps the slice, and stores often reuse scan buffers
+	// (database/sql RawBytes). The visitor is nil, so Append cannot fail; a
+	// store that later keeps tiles would pass one to capture new nodes.
+	return b.r.Append(bytes.Clone(leafHash), nil)
 }
 
 // Size is the number of leaves appended so far.
@@ -87,9 +92,9 @@ func (b *Builder) Root() []byte {
 	return root
 }
 
-// Hashes returns the compact-range hashes (at most 64) a store can persist
-// to resume later. The returned slice must not be modified.
-func (b *Builder) Hashes() [][]byte { return b.r.Hashes() }
+// Hashes returns a copy of the compact-range hashes (at most 64) that a
+// store can persist to resume later with [ResumeBuilder].
+func (b *Builder) Hashes() [][]byte { return slices.Clone(b.r.Hashes()) }
 
 // HashSource is how a store hands stored leaf hashes to the tree maths.
 // LeafHashes returns the leaf hashes of entries [from, to), in order, and
