@@ -155,7 +155,10 @@ func TestProofErrors(t *testing.T) {
 		{"index out of range", func() error { _, err := audit.InclusionProof(ctx, memSource(leavesN(4)), 4, 4); return err }, nil},
 		{"size1 > size2", func() error { _, err := audit.ConsistencyProof(ctx, memSource(leavesN(4)), 4, 3); return err }, nil},
 		{"source error wrapped", func() error { _, err := audit.InclusionProof(ctx, failSource{boom}, 0, 4); return err }, boom},
-		{"short source", func() error { _, err := audit.InclusionProof(ctx, shortSource{memSource(leavesN(8))}, 0, 8); return err }, nil},
+		{"short source", func() error {
+			_, err := audit.InclusionProof(ctx, shortSource{memSource(leavesN(8))}, 0, 8)
+			return err
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
