@@ -1,0 +1,156 @@
+// Package algorithm owns what an approved genomic algorithm is: a manifest
+// that says what it computes, for whom, from which inputs, plus a bundle of
+// data files (allele definitions, scoring files, tables). A version is
+// addressed by the SHA-256 of its canonical bytes, so a result can cite the
+// exact logic and data that produced it, and nobody can change an approved
+// version without changing its address.
+package algorithm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Kind names the engine that runs a bundle.
+type Kind string
+
+const (
+	KindPGx       Kind = "pgx"
+	KindPRS       Kind = "prs"
+	KindMonogenic Kind = "monogenic"
+)
+
+// Status is a version's place in the governance lifecycle:
+// draft → validated → approved → active → retired.
+type Status string
+
+const (
+	StatusDraft     Status = "draft"
+	StatusValidated Status = "validated"
+	StatusApproved  Status = "approved"
+	StatusActive    Status = "active"
+	StatusRetired   Status = "retired"
+)
+
+// Manifest is the declaration a provider submits and governance approves.
+type Manifest struct {
+	ID      string `json:"id"`      // stable across versions, e.g. "pgx-cyp2c19"
+	Version string `json:"version"` // the provider's label, e.g. "2025.11-1"
+	Kind    Kind   `json:"kind"`
+	Title   string `json:"title"`
+	// Purpose is the plain-language text a patient reads before consenting.
+	Purpose string `json:"purpose"`
+	// IntendedUse is the clinical claim, for physicians and reviewers.
+	IntendedUse string `json:"intended_use"`
+	// Inputs declares every kind of data the algorithm may see. The runner
+	// hands it nothing else.
+	Inputs InputSpec `json:"inputs"`
+	// Drugs lists the medicines (lower-case INN) whose prescribing this
+	// algorithm informs; a prescription of one of them triggers it.
+	Drugs []string `json:"drugs,omitempty"`
+	// Validation cases are run before approval; one failure blocks it.
+	Validation []Case `json:"validation,omitempty"`
+}
+
+// InputSpec lists declared inputs. Genotype loci are derived from the
+// bundle by the engine (a definition file or scoring file is the exact
+// declaration); the manifest lists the person attributes.
+type InputSpec struct {
+	Genotypes  bool     `json:"genotypes"`
+	Attributes []string `json:"attributes,omitempty"` // "age", "sex"
+}
+
+// Case is one validation case: a genotype VCF (inline text) and the
+// summary the algorithm must produce from it.
+type Case struct {
+	Name   string            `json:"name"`
+	VCF    string            `json:"vcf"`
+	Attrs  map[string]string `json:"attrs,omitempty"`
+	Expect string            `json:"expect"`
+}
+
+// Version is one submitted algorithm version.
+type Version struct {
+	Hash        string            `json:"hash"` // hex SHA-256 of Canonical()
+	Manifest    Manifest          `json:"manifest"`
+	Files       map[string][]byte `json:"files"`
+	Status      Status            `json:"status"`
+	SubmittedBy string            `json:"submitted_by"`
+	ApprovedBy  string            `json:"approved_by,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+}
+
+// ErrInvalid is wrapped by manifest validation failures.
+var ErrInvalid = errors.New("invalid algorithm")
+
+// New builds a draft version and computes its address.
+func New(m Manifest, files map[string][]byte, submitter string) (*Version, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	v := &Version{Manifest: m, Files: files, Status: StatusDraft, SubmittedBy: submitter}
+	v.Hash = v.ComputeHash()
+	return v, nil
+}
+
+// Validate checks the manifest is complete enough to review.
+func (m Manifest) Validate() error {
+	switch {
+	case m.ID == "":
+		return fmt.Errorf("%w: manifest has no id", ErrInvalid)
+	case m.Version == "":
+		return fmt.Errorf("%w: %s: manifest has no version", ErrInvalid, m.ID)
+	case m.Kind != KindPGx && m.Kind != KindPRS && m.Kind != KindMonogenic:
+		return fmt.Errorf("%w: %s: kind %q is not one of pgx, prs, monogenic", ErrInvalid, m.ID, m.Kind)
+	case m.Title == "" || m.Purpose == "":
+		return fmt.Errorf("%w: %s: manifest needs a title and a plain-language purpose", ErrInvalid, m.ID)
+	}
+	return nil
+}
+
+// Canonical is the byte string the hash covers: the manifest and every
+// file, in JSON with sorted keys (encoding/json sorts map keys and keeps
+// struct field order fixed), so the same content always has one address.
+func (v *Version) Canonical() []byte {
+	names := make([]string, 0, len(v.Files))
+	for n := range v.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	type file struct {
+		Name   string `json:"name"`
+		SHA256 string `json:"sha256"`
+	}
+	files := make([]file, len(names))
+	for i, n := range names {
+		s := sha256.Sum256(v.Files[n])
+		files[i] = file{n, hex.EncodeToString(s[:])}
+	}
+	b, err := json.Marshal(struct {
+		Manifest Manifest `json:"manifest"`
+		Files    []file   `json:"files"`
+	}{v.Manifest, files})
+	if err != nil {
+		panic(err) // only plain types: cannot fail
+	}
+	return b
+}
+
+// ComputeHash returns the hex SHA-256 of Canonical.
+func (v *Version) ComputeHash() string {
+	s := sha256.Sum256(v.Canonical())
+	return hex.EncodeToString(s[:])
+}
+
+// ShortHash is the first 12 hex digits, for display.
+func ShortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}

@@ -1,0 +1,71 @@
+// Package platform is the service layer: the use cases (ingest genotypes,
+// give or withdraw consent, compute, read results, read the audit trail)
+// with their authorisation rules, written once against a Store so that the
+// web, the CLI and the job worker all enforce the same policy.
+package platform
+
+import (
+	"time"
+
+	"github.com/geneguard/geneguard/algorithm"
+	"github.com/geneguard/geneguard/consent"
+	"github.com/geneguard/geneguard/result"
+)
+
+// Person is a pseudonymous record. The personal code itself is never
+// stored; the pseudonym is a keyed hash of it.
+type Person struct {
+	ID        string    `json:"id"` // pseudonym, "P-..."
+	BirthDate time.Time `json:"birth_date"`
+	Sex       string    `json:"sex"`
+	// DisplayName is shown to the person and their physicians only.
+	DisplayName string    `json:"display_name"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Dataset is one ingested genotype file.
+type Dataset struct {
+	ID        int64     `json:"id"`
+	SHA256    string    `json:"sha256"`
+	Path      string    `json:"path"`
+	Build     string    `json:"build"`
+	Samples   int       `json:"samples"`
+	Records   int       `json:"records"`
+	Source    string    `json:"source"` // the file name as given
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ConsentState is one algorithm as a person sees it on the consent page.
+type ConsentState struct {
+	AlgorithmID string             `json:"algorithm_id"`
+	Title       string             `json:"title"`
+	Purpose     string             `json:"purpose"`
+	Kind        algorithm.Kind     `json:"kind"`
+	Granted     bool               `json:"granted"`
+	History     []consent.Event    `json:"history"`
+	Active      *algorithm.Version `json:"-"`
+	Results     []result.Result    `json:"-"`
+}
+
+// JobStats counts queue jobs by state, for progress displays.
+type JobStats struct {
+	Available int `json:"available"`
+	Running   int `json:"running"`
+	Completed int `json:"completed"`
+	Retryable int `json:"retryable"`
+	Cancelled int `json:"cancelled"`
+	Discarded int `json:"discarded"`
+}
+
+// AuditEntry is one audit-log event as a person or auditor reads it.
+type AuditEntry struct {
+	Seq       uint64    `json:"seq"`
+	Time      time.Time `json:"time"`
+	Actor     string    `json:"actor"`
+	Role      string    `json:"role"`
+	Person    string    `json:"person,omitempty"`
+	Action    string    `json:"action"`
+	Object    string    `json:"object"`
+	Purpose   string    `json:"purpose"`
+	RequestID string    `json:"request_id,omitempty"`
+}
