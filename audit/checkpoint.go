@@ -87,19 +87,29 @@ func NewVerifier(vkey string) (note.Verifier, error) {
 // formats/log.ParseCheckpoint would do the same, but it flattens errors with
 // %v; opening here keeps note's typed errors reachable via errors.As.
 func OpenCheckpoint(data []byte, v note.Verifier) (Checkpoint, error) {
+	c, err := openCheckpoint(data, v)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("audit: open checkpoint: %w", err)
+	}
+	return c, nil
+}
+
+// openCheckpoint is OpenCheckpoint without the package prefix, for callers
+// inside the package that add their own context.
+func openCheckpoint(data []byte, v note.Verifier) (Checkpoint, error) {
 	n, err := note.Open(data, note.VerifierList(v))
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("audit: open checkpoint: %w: %w", ErrCheckpoint, err)
+		return Checkpoint{}, fmt.Errorf("%w: %w", ErrCheckpoint, err)
 	}
 	var c log.Checkpoint
 	if _, err := c.Unmarshal([]byte(n.Text)); err != nil {
-		return Checkpoint{}, fmt.Errorf("audit: open checkpoint: %w: %w", ErrCheckpoint, err)
+		return Checkpoint{}, fmt.Errorf("%w: %w", ErrCheckpoint, err)
 	}
 	if c.Origin != v.Name() {
-		return Checkpoint{}, fmt.Errorf("audit: open checkpoint: %w: origin %q, want %q", ErrCheckpoint, c.Origin, v.Name())
+		return Checkpoint{}, fmt.Errorf("%w: origin %q, want %q", ErrCheckpoint, c.Origin, v.Name())
 	}
 	if len(c.Hash) != sha256.Size {
-		return Checkpoint{}, fmt.Errorf("audit: open checkpoint: %w: root has %d bytes, want %d", ErrCheckpoint, len(c.Hash), sha256.Size)
+		return Checkpoint{}, fmt.Errorf("%w: root has %d bytes, want %d", ErrCheckpoint, len(c.Hash), sha256.Size)
 	}
 	return Checkpoint{Origin: c.Origin, Size: c.Size, Root: c.Hash}, nil
 }

@@ -103,10 +103,10 @@ var ErrInvalidEvent = errors.New("invalid event")
 // it before appending so that what is hashed is exactly what was meant.
 func (e Event) Validate() error {
 	if e.Action == "" {
-		return fmt.Errorf("audit: %w: empty action", ErrInvalidEvent)
+		return fmt.Errorf("audit: validate event: %w: empty action", ErrInvalidEvent)
 	}
 	if y := e.Time.UTC().Year(); y < 0 || y > 9999 {
-		return fmt.Errorf("audit: %w: time year %d outside RFC 3339", ErrInvalidEvent, y)
+		return fmt.Errorf("audit: validate event: %w: time year %d outside RFC 3339", ErrInvalidEvent, y)
 	}
 	fields := map[string]string{
 		"actor": e.Actor, "role": e.Role, "person": e.Person, "action": e.Action,
@@ -119,7 +119,7 @@ func (e Event) Validate() error {
 	}
 	for name, v := range fields {
 		if !utf8.ValidString(v) {
-			return fmt.Errorf("audit: %w: %s is not valid UTF-8", ErrInvalidEvent, name)
+			return fmt.Errorf("audit: validate event: %w: %s is not valid UTF-8", ErrInvalidEvent, name)
 		}
 	}
 	return nil
@@ -131,18 +131,26 @@ func (e Event) Validate() error {
 // event has exactly one leaf hash, so nobody can present a "same event,
 // different bytes" variant to a verifier.
 func ParseCanonical(b []byte) (Event, error) {
+	e, err := parseCanonical(b)
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: parse event: %w", err)
+	}
+	return e, nil
+}
+
+func parseCanonical(b []byte) (Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var w wireEvent
 	if err := dec.Decode(&w); err != nil {
-		return Event{}, fmt.Errorf("audit: %w: %w", ErrInvalidEvent, err)
+		return Event{}, fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 	}
 	if w.V != CanonicalVersion {
-		return Event{}, fmt.Errorf("audit: %w: version %d, want %d", ErrInvalidEvent, w.V, CanonicalVersion)
+		return Event{}, fmt.Errorf("%w: version %d, want %d", ErrInvalidEvent, w.V, CanonicalVersion)
 	}
 	t, err := time.Parse(time.RFC3339Nano, w.Time)
 	if err != nil {
-		return Event{}, fmt.Errorf("audit: %w: %w", ErrInvalidEvent, err)
+		return Event{}, fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 	}
 	e := Event{
 		Seq:         w.Seq,
@@ -159,7 +167,7 @@ func ParseCanonical(b []byte) (Event, error) {
 		Details:     w.Details,
 	}
 	if !bytes.Equal(e.Canonical(), b) {
-		return Event{}, fmt.Errorf("audit: %w: not in canonical form", ErrInvalidEvent)
+		return Event{}, fmt.Errorf("%w: not in canonical form", ErrInvalidEvent)
 	}
 	return e, nil
 }

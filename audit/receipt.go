@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	tlogproof "github.com/transparency-dev/formats/proof"
+	"github.com/transparency-dev/merkle/proof"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -28,17 +29,17 @@ type Receipt struct {
 // (normally the latest) and checks it before returning, so the portal never
 // hands out a receipt that would fail in the patient's hands.
 func NewReceipt(ctx context.Context, src HashSource, row Row, checkpoint []byte, v note.Verifier) (Receipt, error) {
-	cp, err := OpenCheckpoint(checkpoint, v)
+	cp, err := openCheckpoint(checkpoint, v)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("audit: new receipt: %w", err)
+		return Receipt{}, fmt.Errorf("audit: new receipt for %d: checkpoint: %w", row.Seq, err)
 	}
-	p, err := InclusionProof(ctx, src, row.Seq, cp.Size)
+	p, err := inclusionProof(ctx, src, row.Seq, cp.Size)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("audit: new receipt: %w", err)
+		return Receipt{}, fmt.Errorf("audit: new receipt for %d: inclusion proof: %w", row.Seq, err)
 	}
 	r := Receipt{Event: row.Canonical, Index: row.Seq, Proof: p, Checkpoint: string(checkpoint)}
 	if err := verifyReceipt(r, v); err != nil {
-		return Receipt{}, fmt.Errorf("audit: new receipt: %w", err)
+		return Receipt{}, fmt.Errorf("audit: new receipt for %d: self-check: %w", row.Seq, err)
 	}
 	return r, nil
 }
@@ -49,9 +50,9 @@ func NewReceipt(ctx context.Context, src HashSource, row Row, checkpoint []byte,
 // root. It does not prove the platform has not forked its log; for that,
 // compare checkpoints with other parties (witnesses) via consistency proofs.
 func VerifyReceipt(r Receipt, verifierKey string) error {
-	v, err := NewVerifier(verifierKey)
+	v, err := note.NewVerifier(verifierKey)
 	if err != nil {
-		return fmt.Errorf("audit: verify receipt: %w", err)
+		return fmt.Errorf("audit: verify receipt: key: %w", err)
 	}
 	if err := verifyReceipt(r, v); err != nil {
 		return fmt.Errorf("audit: verify receipt: %w", err)
@@ -60,13 +61,13 @@ func VerifyReceipt(r Receipt, verifierKey string) error {
 }
 
 func verifyReceipt(r Receipt, v note.Verifier) error {
-	cp, err := OpenCheckpoint([]byte(r.Checkpoint), v)
+	cp, err := openCheckpoint([]byte(r.Checkpoint), v)
 	if err != nil {
-		return err
+		return fmt.Errorf("checkpoint: %w", err)
 	}
-	e, err := ParseCanonical(r.Event)
+	e, err := parseCanonical(r.Event)
 	if err != nil {
-		return err
+		return fmt.Errorf("event: %w", err)
 	}
 	if e.Seq != r.Index {
 		return fmt.Errorf("event seq %d does not match receipt index %d", e.Seq, r.Index)
@@ -74,7 +75,10 @@ func verifyReceipt(r Receipt, v note.Verifier) error {
 	if r.Index >= cp.Size {
 		return fmt.Errorf("index %d not below checkpoint size %d", r.Index, cp.Size)
 	}
-	return VerifyInclusion(r.Index, cp.Size, hashLeaf(r.Event), r.Proof, cp.Root)
+	if err := proof.VerifyInclusion(hasher, r.Index, cp.Size, hashLeaf(r.Event), r.Proof, cp.Root); err != nil {
+		return fmt.Errorf("inclusion in checkpoint of size %d: %w", cp.Size, readable(err))
+	}
+	return nil
 }
 
 // TLogProof renders the receipt's proof part in the C2SP tlog-proof@v1 text

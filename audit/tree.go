@@ -162,11 +162,19 @@ func nodeHashes(ctx context.Context, src HashSource, ids []compact.NodeID) ([][]
 // InclusionProof returns the RFC 6962 audit path proving that leaf index is
 // in the tree of the given size.
 func InclusionProof(ctx context.Context, src HashSource, index, size uint64) ([][]byte, error) {
-	nodes, err := proof.Inclusion(index, size)
+	p, err := inclusionProof(ctx, src, index, size)
 	if err != nil {
 		return nil, fmt.Errorf("audit: inclusion proof: %w", err)
 	}
-	return buildProof(ctx, src, nodes, "inclusion")
+	return p, nil
+}
+
+func inclusionProof(ctx context.Context, src HashSource, index, size uint64) ([][]byte, error) {
+	nodes, err := proof.Inclusion(index, size)
+	if err != nil {
+		return nil, err
+	}
+	return buildProof(ctx, src, nodes)
 }
 
 // ConsistencyProof returns the RFC 6962 proof that the tree of size1 is a
@@ -176,26 +184,26 @@ func ConsistencyProof(ctx context.Context, src HashSource, size1, size2 uint64) 
 	if err != nil {
 		return nil, fmt.Errorf("audit: consistency proof: %w", err)
 	}
-	return buildProof(ctx, src, nodes, "consistency")
-}
-
-func buildProof(ctx context.Context, src HashSource, nodes proof.Nodes, kind string) ([][]byte, error) {
-	hs, err := nodeHashes(ctx, src, nodes.IDs)
+	p, err := buildProof(ctx, src, nodes)
 	if err != nil {
-		return nil, fmt.Errorf("audit: %s proof: %w", kind, err)
-	}
-	p, err := nodes.Rehash(hs, hasher.HashChildren)
-	if err != nil {
-		return nil, fmt.Errorf("audit: %s proof: %w", kind, err)
+		return nil, fmt.Errorf("audit: consistency proof: %w", err)
 	}
 	return p, nil
+}
+
+func buildProof(ctx context.Context, src HashSource, nodes proof.Nodes) ([][]byte, error) {
+	hs, err := nodeHashes(ctx, src, nodes.IDs)
+	if err != nil {
+		return nil, err
+	}
+	return nodes.Rehash(hs, hasher.HashChildren)
 }
 
 // VerifyInclusion checks an inclusion proof for leafHash at index against
 // the root of a tree of the given size.
 func VerifyInclusion(index, size uint64, leafHash []byte, proofHashes [][]byte, root []byte) error {
 	if err := proof.VerifyInclusion(hasher, index, size, leafHash, proofHashes, root); err != nil {
-		return fmt.Errorf("audit: verify inclusion of %d in %d: %w", index, size, err)
+		return fmt.Errorf("audit: verify inclusion of %d in %d: %w", index, size, readable(err))
 	}
 	return nil
 }
@@ -203,7 +211,26 @@ func VerifyInclusion(index, size uint64, leafHash []byte, proofHashes [][]byte, 
 // VerifyConsistency checks that root2 (size2) extends root1 (size1).
 func VerifyConsistency(size1, size2 uint64, proofHashes [][]byte, root1, root2 []byte) error {
 	if err := proof.VerifyConsistency(hasher, size1, size2, proofHashes, root1, root2); err != nil {
-		return fmt.Errorf("audit: verify consistency %d→%d: %w", size1, size2, err)
+		return fmt.Errorf("audit: verify consistency %d→%d: %w", size1, size2, readable(err))
 	}
 	return nil
+}
+
+// rootMismatch re-renders merkle's RootMismatchError, whose message prints
+// decimal byte slices over several lines, as one line of hex: these messages
+// reach patients' receipt checkers and operators' logs. errors.As still
+// finds the original.
+type rootMismatch struct{ proof.RootMismatchError }
+
+func (e rootMismatch) Error() string {
+	return fmt.Sprintf("calculated root %x does not match expected root %x", e.CalculatedRoot, e.ExpectedRoot)
+}
+
+func (e rootMismatch) Unwrap() error { return e.RootMismatchError }
+
+func readable(err error) error {
+	if m, ok := err.(proof.RootMismatchError); ok {
+		return rootMismatch{m}
+	}
+	return err
 }

@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
 
 	"github.com/geneguard/geneguard/audit"
 )
@@ -189,5 +191,21 @@ func TestBuilderCopiesInput(t *testing.T) {
 	}
 	if diff := cmp.Diff(refRoot(all), b.Root()); diff != "" {
 		t.Errorf("root changed with caller's buffer (-want +got):\n%s", diff)
+	}
+}
+
+func TestVerifyErrorIsReadable(t *testing.T) {
+	all := leavesN(4)
+	p, err := audit.InclusionProof(context.Background(), memSource(all), 1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = audit.VerifyInclusion(1, 4, all[1], p, all[0])
+	var m proof.RootMismatchError
+	if !errors.As(err, &m) {
+		t.Fatalf("error %v does not wrap proof.RootMismatchError", err)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("multi-line error: %q", err)
 	}
 }

@@ -77,7 +77,7 @@ func (e *CheckpointError) Unwrap() error { return e.Err }
 func Verify(ctx context.Context, rows iter.Seq2[Row, error], checkpoints [][]byte, v note.Verifier) error {
 	cps := make([]Checkpoint, 0, len(checkpoints))
 	for i, data := range checkpoints {
-		cp, err := OpenCheckpoint(data, v)
+		cp, err := openCheckpoint(data, v)
 		if err != nil {
 			return &CheckpointError{Position: i, Err: err}
 		}
@@ -123,11 +123,11 @@ func Verify(ctx context.Context, rows iter.Seq2[Row, error], checkpoints [][]byt
 		}
 		switch {
 		case row.Seq > i:
-			return &TamperError{Index: i, Reason: fmt.Sprintf("seq %d missing (next stored row is %d): deleted", i, row.Seq)}
+			return &TamperError{Index: i, Reason: fmt.Sprintf("seq %d missing (next stored row is %d): deleted or reordered", i, row.Seq)}
 		case row.Seq < i:
 			return &TamperError{Index: i, Reason: fmt.Sprintf("position %d holds seq %d: duplicated or reordered", i, row.Seq)}
 		}
-		e, err := ParseCanonical(row.Canonical)
+		e, err := parseCanonical(row.Canonical)
 		if err != nil {
 			return &TamperError{Index: i, Reason: fmt.Sprintf("canonical bytes do not parse: %v", err)}
 		}
