@@ -139,7 +139,7 @@ type parser struct {
 	col  map[string]int
 	// indices of the columns in use, -1 when absent
 	chr, pos, ea, oa, w, freq, dom, rec, inferOA, hap, dip, inter, or, hr, rsid, hmSource int
-	ncols                                                                         int
+	ncols                                                                                 int
 }
 
 func (p *parser) fail(line int, fix, format string, a ...any) error {
