@@ -1,0 +1,502 @@
+package pgx
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/geneguard/geneguard/vcf"
+)
+
+// MatchMode chooses how many diplotypes a call reports.
+type MatchMode string
+
+const (
+	// MatchTop reports every diplotype tied at the highest score
+	// (PharmCAT's default, topCandidateOnly).
+	MatchTop MatchMode = "top"
+	// MatchAll reports every diplotype that explains the genotypes
+	// (PharmCAT -ma).
+	MatchAll MatchMode = "all"
+)
+
+// ParseMatchMode parses "top" or "all".
+func ParseMatchMode(s string) (MatchMode, error) {
+	switch MatchMode(s) {
+	case MatchTop, MatchAll:
+		return MatchMode(s), nil
+	}
+	return "", fmt.Errorf("pgx: match mode %q: want top or all", s)
+}
+
+// Options tune the matcher.
+type Options struct {
+	Mode MatchMode
+	// Combinations enables PharmCAT's research mode: when no diplotype of
+	// defined alleles fits, try combinations of alleles on one strand
+	// ("[*2 + *3]") and partial alleles ("[*17 + g.94781859G>A]").
+	Combinations bool
+}
+
+// NoCall is the diplotype text for a gene that could not be called.
+const NoCall = "NO_CALL"
+
+// treatUndocumentedAsReference lists genes where PharmCAT reads an ALT that
+// the definition does not know as reference: for these toxicity genes a
+// call on the known variants is more useful than none (PharmCAT
+// NamedAlleleMatcher-201).
+var treatUndocumentedAsReference = map[string]bool{
+	"CACNA1S": true, "DPYD": true, "G6PD": true, "NUDT15": true, "RYR1": true, "TPMT": true,
+}
+
+// maxFreeUnits bounds the strand assignments tried (2^n): beyond it a
+// sample is reported as not callable rather than burning CPU.
+const maxFreeUnits = 18
+
+// Diplotype is one candidate pair of haplotypes with its score.
+type Diplotype struct {
+	Name       string   `json:"name"`
+	Haplotypes []string `json:"haplotypes"` // one for haploid data
+	Score      int      `json:"score"`
+}
+
+// site is the sample's data at one observed definition position.
+type site struct {
+	v       int      // index into GeneDefinition.Variants
+	alleles []string // one per strand
+	hom     bool
+	phased  bool
+	ps      string
+}
+
+// candidate is a named allele restricted to the observed sites.
+type candidate struct {
+	name    string
+	ref     bool
+	defined []string // the definition's own alleles at the sites ("" = undefined)
+	eff     []string // what a strand must show ("" = anything)
+	score   int
+	wobbles []int // site indexes whose defined allele is an IUPAC ambiguity code
+}
+
+// geneData is everything about one sample and one gene the matcher needs.
+type geneData struct {
+	def      *GeneDefinition
+	sites    []site
+	missing  []string
+	haploid  bool
+	phased   bool // every observed position phased
+	warnings []string
+	noCall   string
+}
+
+// prepare turns a sample's calls into per-site alleles, applying the
+// PharmCAT reader rules: missing or REF-mismatched positions are dropped
+// (never taken as reference), "0/." is missing, an undocumented ALT makes
+// the gene uncallable unless the gene reads it as reference.
+func prepare(def *GeneDefinition, ex *Exemption, s *Sample) *geneData {
+	gd := &geneData{def: def, phased: true}
+	chrom := vcf.NormalizeChrom(def.Chromosome)
+	ignored := map[int64]bool{}
+	if ex != nil {
+		for _, v := range ex.IgnoredPositions {
+			ignored[v.Position] = true
+		}
+	}
+	var undocumented []string
+	ploidy1, ploidy2 := 0, 0
+	for vi, v := range def.Variants {
+		if ignored[v.Position] {
+			continue
+		}
+		c, ok := s.Calls[Locus{chrom, v.Position}]
+		if !ok || allMissing(c.Alleles) {
+			gd.missing = append(gd.missing, v.Label())
+			continue
+		}
+		if !strings.EqualFold(c.Ref, v.Ref) {
+			gd.missing = append(gd.missing, v.Label())
+			gd.warnings = append(gd.warnings, fmt.Sprintf("%s: VCF REF %s does not match the definition's %s; position ignored", v.Label(), c.Ref, v.Ref))
+			continue
+		}
+		al := make([]string, len(c.Alleles))
+		for k, a := range c.Alleles {
+			al[k] = strings.ToUpper(a)
+		}
+		if len(al) == 2 && (al[0] == "" || al[1] == "") {
+			other := al[0] + al[1]
+			if other == v.Ref {
+				gd.missing = append(gd.missing, v.Label())
+				continue
+			}
+			gd.warnings = append(gd.warnings, fmt.Sprintf("%s: partial genotype with one missing allele; kept the called %s", v.Label(), other))
+		}
+		for k, a := range al {
+			if a == "" || a == v.Ref || slices.Contains(v.Alts, a) {
+				continue
+			}
+			if treatUndocumentedAsReference[def.Gene] {
+				gd.warnings = append(gd.warnings, fmt.Sprintf("%s: undocumented allele %s read as reference", v.Label(), a))
+				al[k] = v.Ref
+				continue
+			}
+			undocumented = append(undocumented, fmt.Sprintf("%s %s", v.Label(), a))
+		}
+		st := site{v: vi, alleles: al, phased: c.Phased, ps: c.PhaseSet}
+		st.hom = len(al) == 1 || al[0] == al[1]
+		if len(al) == 1 {
+			ploidy1++
+		} else {
+			ploidy2++
+		}
+		if !c.Phased {
+			gd.phased = false
+		}
+		gd.sites = append(gd.sites, st)
+	}
+	switch {
+	case len(undocumented) > 0:
+		gd.noCall = "undocumented variation (ALT not in the allele definition): " + strings.Join(undocumented, ", ")
+	case len(gd.sites) == 0:
+		gd.noCall = "no allele-defining position of " + def.Gene + " is in the VCF"
+	}
+	if ploidy1 > 0 && ploidy2 > 0 {
+		// A haploid call among diploid ones (e.g. a mis-called site): read
+		// it as homozygous so the strands stay aligned.
+		for i := range gd.sites {
+			if len(gd.sites[i].alleles) == 1 {
+				gd.sites[i].alleles = []string{gd.sites[i].alleles[0], gd.sites[i].alleles[0]}
+			}
+		}
+		gd.warnings = append(gd.warnings, "mixed haploid and diploid genotypes; haploid calls read as homozygous")
+	}
+	gd.haploid = ploidy1 > 0 && ploidy2 == 0
+	if gd.noCall == "" && ex != nil {
+		for _, p := range ex.RequiredPositions {
+			if idx := def.variantIndex(p); idx >= 0 && !gd.observed(idx) {
+				gd.noCall = fmt.Sprintf("required position %s is missing", def.Variants[idx].Label())
+				break
+			}
+		}
+		var amp []string
+		for _, p := range ex.Amp1Positions {
+			if idx := def.variantIndex(p); idx >= 0 && !gd.observed(idx) && !ignored[p] {
+				amp = append(amp, def.Variants[idx].Label())
+			}
+		}
+		if len(amp) > 0 {
+			gd.warnings = append(gd.warnings, "missing AMP tier-1 position(s): "+strings.Join(amp, ", "))
+		}
+	}
+	return gd
+}
+
+func allMissing(al []string) bool {
+	for _, a := range al {
+		if a != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *GeneDefinition) variantIndex(pos int64) int {
+	for i, v := range g.Variants {
+		if v.Position == pos {
+			return i
+		}
+	}
+	return -1
+}
+
+func (gd *geneData) observed(vi int) bool {
+	for _, s := range gd.sites {
+		if s.v == vi {
+			return true
+		}
+	}
+	return false
+}
+
+// candidates restricts every named allele to the observed sites. An allele
+// that defines none of them drops out. With assumeReference, positions an
+// allele leaves undefined must show the reference allele's base (PharmCAT's
+// default); without it they match anything (combination mode). The score
+// counts only positions the allele itself defines, so alleles made
+// indistinguishable by missing data tie instead of one being preferred.
+func (gd *geneData) candidates(ex *Exemption, assumeReference bool) []candidate {
+	def := gd.def
+	ref := def.ReferenceAllele()
+	var out []candidate
+	for _, na := range def.NamedAlleles {
+		if ex != nil && slices.Contains(ex.IgnoredAlleles, na.Name) {
+			continue
+		}
+		c := candidate{name: na.Name, ref: na.Reference, defined: make([]string, len(gd.sites)), eff: make([]string, len(gd.sites))}
+		for i, s := range gd.sites {
+			a := na.Alleles[s.v]
+			c.defined[i] = a
+			c.eff[i] = a
+			if a != "" {
+				c.score++
+				if isWobble(a) {
+					c.wobbles = append(c.wobbles, i)
+				}
+				continue
+			}
+			if assumeReference && !na.Reference {
+				r := ref.Alleles[s.v]
+				if isWobble(r) {
+					r = def.Variants[s.v].Ref
+				}
+				c.eff[i] = r
+			}
+		}
+		if c.score == 0 {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (c *candidate) matches(strand []string) bool {
+	for i, d := range c.eff {
+		if d != "" && !alleleMatches(d, strand[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// strandPair is one way of splitting the genotypes into two haplotypes.
+type strandPair struct{ a, b []string }
+
+// strandPairs enumerates the ways to assign each heterozygous site's alleles
+// to the two strands. Homozygous sites are fixed; phased sites without a
+// phase set keep their written orientation; phased sites sharing a PS flip
+// together; unphased heterozygous sites flip one by one. Pairs are returned
+// once each, unordered.
+func (gd *geneData) strandPairs() ([]strandPair, error) {
+	if gd.haploid {
+		a := make([]string, len(gd.sites))
+		for i, s := range gd.sites {
+			a[i] = s.alleles[0]
+		}
+		return []strandPair{{a: a}}, nil
+	}
+	unit := make([]int, len(gd.sites)) // -1 fixed, else free-unit index
+	psUnit := map[string]int{}
+	n := 0
+	for i, s := range gd.sites {
+		switch {
+		case s.hom:
+			unit[i] = -1
+		case s.phased && s.ps == "":
+			unit[i] = -1
+		case s.phased:
+			u, ok := psUnit[s.ps]
+			if !ok {
+				u = n
+				psUnit[s.ps] = u
+				n++
+			}
+			unit[i] = u
+		default:
+			unit[i] = n
+			n++
+		}
+	}
+	if n > maxFreeUnits {
+		return nil, fmt.Errorf("%d unphased heterozygous positions; at most %d are resolved", n, maxFreeUnits)
+	}
+	seen := map[string]bool{}
+	var out []strandPair
+	for mask := 0; mask < 1<<n; mask++ {
+		a := make([]string, len(gd.sites))
+		b := make([]string, len(gd.sites))
+		for i, s := range gd.sites {
+			x, y := s.alleles[0], s.alleles[1]
+			if u := unit[i]; u >= 0 && mask&(1<<u) != 0 {
+				x, y = y, x
+			}
+			a[i], b[i] = x, y
+		}
+		ka, kb := strandKey(a), strandKey(b)
+		if ka > kb {
+			ka, kb = kb, ka
+		}
+		if seen[ka+"|"+kb] {
+			continue
+		}
+		seen[ka+"|"+kb] = true
+		out = append(out, strandPair{a, b})
+	}
+	return out, nil
+}
+
+func strandKey(s []string) string { return strings.Join(s, ";") }
+
+// scored is a diplotype under construction.
+type scored struct {
+	h1, h2 string // h2 == "" for haploid
+	score  int
+}
+
+// callDiplotypes runs the default (assume-reference) matcher.
+func (gd *geneData) callDiplotypes(ex *Exemption, mode MatchMode) ([]Diplotype, error) {
+	pairs, err := gd.strandPairs()
+	if err != nil {
+		return nil, err
+	}
+	cands := gd.candidates(ex, true)
+	// Which strands each candidate matches, over all pairs: PharmCAT scores a
+	// wobble position against every strand an allele explains.
+	matchedBy := map[string][]int{} // strand key -> candidate indexes
+	strands := map[string][]string{}
+	candStrands := make([]map[string]bool, len(cands))
+	for i := range candStrands {
+		candStrands[i] = map[string]bool{}
+	}
+	visit := func(s []string) {
+		k := strandKey(s)
+		if _, ok := strands[k]; ok {
+			return
+		}
+		strands[k] = s
+		for ci := range cands {
+			if cands[ci].matches(s) {
+				matchedBy[k] = append(matchedBy[k], ci)
+				candStrands[ci][k] = true
+			}
+		}
+	}
+	for _, p := range pairs {
+		visit(p.a)
+		if p.b != nil {
+			visit(p.b)
+		}
+	}
+	wobbleScore := func(ci int, keys []string) int {
+		c := cands[ci]
+		sc := c.score
+		for _, w := range c.wobbles {
+			allRef := true
+			for _, k := range keys {
+				if strands[k][w] != gd.def.Variants[gd.sites[w].v].Ref {
+					allRef = false
+					break
+				}
+			}
+			if allRef {
+				sc--
+			}
+		}
+		return sc
+	}
+	seqsFor := func(ci int, ka, kb string) []string {
+		all := candStrands[ci]
+		if len(all) == 1 {
+			for k := range all {
+				return []string{k}
+			}
+		}
+		var out []string
+		if all[ka] {
+			out = append(out, ka)
+		}
+		if kb != ka && all[kb] {
+			out = append(out, kb)
+		}
+		return out
+	}
+	best := map[[2]string]*scored{}
+	for _, p := range pairs {
+		ka := strandKey(p.a)
+		if p.b == nil {
+			for _, ci := range matchedBy[ka] {
+				key := [2]string{cands[ci].name, ""}
+				sc := wobbleScore(ci, []string{ka})
+				if d, ok := best[key]; !ok || sc > d.score {
+					best[key] = &scored{h1: cands[ci].name, score: sc}
+				}
+			}
+			continue
+		}
+		kb := strandKey(p.b)
+		for _, ci := range matchedBy[ka] {
+			for _, cj := range matchedBy[kb] {
+				var sc int
+				if ci == cj {
+					sc = wobbleScore(ci, []string{ka}) + wobbleScore(cj, []string{kb})
+				} else {
+					sc = wobbleScore(ci, seqsFor(ci, ka, kb)) + wobbleScore(cj, seqsFor(cj, ka, kb))
+				}
+				h1, h2 := cands[ci].name, cands[cj].name
+				if compareNames(h1, h2) > 0 {
+					h1, h2 = h2, h1
+				}
+				key := [2]string{h1, h2}
+				if d, ok := best[key]; !ok || sc > d.score {
+					best[key] = &scored{h1: h1, h2: h2, score: sc}
+				}
+			}
+		}
+	}
+	return finish(gd.def, best, mode), nil
+}
+
+// finish orders diplotypes (score descending, then by allele names, as
+// PharmCAT prints them), applies the match mode, and reports sub-alleles at
+// named-allele level.
+func finish(def *GeneDefinition, best map[[2]string]*scored, mode MatchMode) []Diplotype {
+	list := make([]*scored, 0, len(best))
+	for _, d := range best {
+		list = append(list, d)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].score != list[j].score {
+			return list[i].score > list[j].score
+		}
+		if c := compareNames(list[i].h1, list[j].h1); c != 0 {
+			return c < 0
+		}
+		return compareNames(list[i].h2, list[j].h2) < 0
+	})
+	if mode != MatchAll && len(list) > 1 {
+		top := list[0].score
+		k := 0
+		for k < len(list) && list[k].score == top {
+			k++
+		}
+		list = list[:k]
+	}
+	var out []Diplotype
+	seen := map[string]bool{}
+	for _, d := range list {
+		h1, h2 := def.reportName(d.h1), def.reportName(d.h2)
+		haps := []string{h1}
+		name := h1
+		if d.h2 != "" {
+			if compareNames(h1, h2) > 0 {
+				h1, h2 = h2, h1
+			}
+			haps = []string{h1, h2}
+			name = h1 + "/" + h2
+		}
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, Diplotype{Name: name, Haplotypes: haps, Score: d.score})
+	}
+	return out
+}
+
+func (g *GeneDefinition) reportName(n string) string {
+	if p, ok := g.SubAllelesMap[n]; ok {
+		return p
+	}
+	return n
+}
