@@ -111,6 +111,9 @@ func prepare(def *GeneDefinition, ex *Exemption, s *Sample) *geneData {
 			continue
 		}
 		c, ok := s.Calls[Locus{chrom, v.Position}]
+		if c.Note != "" {
+			gd.warnings = append(gd.warnings, c.Note)
+		}
 		if !ok || allMissing(c.Alleles) {
 			gd.missing = append(gd.missing, v.Label())
 			continue
@@ -121,8 +124,15 @@ func prepare(def *GeneDefinition, ex *Exemption, s *Sample) *geneData {
 			continue
 		}
 		al := make([]string, len(c.Alleles))
+		symbolic := false
 		for k, a := range c.Alleles {
 			al[k] = strings.ToUpper(a)
+			symbolic = symbolic || strings.HasPrefix(a, "<") || a == "*"
+		}
+		if symbolic {
+			gd.missing = append(gd.missing, v.Label())
+			gd.warnings = append(gd.warnings, fmt.Sprintf("%s: genotype uses a symbolic or spanning-deletion ALT; position ignored", v.Label()))
+			continue
 		}
 		if len(al) == 2 && (al[0] == "" || al[1] == "") {
 			other := al[0] + al[1]

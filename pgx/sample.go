@@ -2,6 +2,7 @@ package pgx
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/geneguard/geneguard/vcf"
 )
@@ -30,6 +31,9 @@ type Call struct {
 	// PhaseSet is the FORMAT PS value; phased calls in different phase sets
 	// are not phased relative to each other.
 	PhaseSet string `json:"phaseSet,omitempty"`
+	// Note explains why a reader discarded the genotype (Alleles are then
+	// all missing); the matcher reports it as a warning.
+	Note string `json:"note,omitempty"`
 }
 
 // Sample is one sample's calls at the loci of interest. A locus absent from
@@ -67,6 +71,17 @@ func callFromRecord(rec *vcf.Record, i int) (Call, error) {
 	if c.Phased {
 		if ps, ok := rec.SampleField(i, "PS"); ok {
 			c.PhaseSet = ps
+		}
+	}
+	if len(g.Alleles) == 2 && g.Alleles[0] >= 0 && g.Alleles[1] >= 0 && g.Alleles[0] != g.Alleles[1] {
+		if ad, ok := rec.SampleField(i, "AD"); ok {
+			depths := strings.Split(ad, ",")
+			if len(depths) == len(all) && (depths[g.Alleles[0]] == "0" || depths[g.Alleles[1]] == "0") {
+				// PharmCAT discards a heterozygous call whose read depths
+				// show only one of the two alleles: the GT is not trusted.
+				c.Note = fmt.Sprintf("%s:%d: heterozygous GT but AD %s supports one allele; genotype discarded", rec.Chrom, rec.Pos, ad)
+				c.Alleles = make([]string, len(g.Alleles))
+			}
 		}
 	}
 	return c, nil
