@@ -1,0 +1,166 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/geneguard/geneguard/identity"
+)
+
+// Login is what an Authenticator proves: who signed in, and in which role.
+type Login struct {
+	Subject string // for patients "EE" + personal code, as TARA's sub claim
+	Role    identity.Role
+}
+
+// Authenticator is the seam for real sign-in. The web layer owns the state
+// value that binds a sign-in to one browser (a signed cookie checked before
+// Callback is called); the Authenticator only talks to the identity
+// provider. An OIDC implementation (TARA via go-oidc) returns
+// oauth2.Config.AuthCodeURL(state) from LoginURL, and in Callback exchanges
+// r.FormValue("code") and verifies the ID token, mapping its sub claim to
+// Login.Subject and choosing the role for its client (a patient portal, a
+// clinician portal).
+type Authenticator interface {
+	// LoginURL is where to send the browser to sign in. The provider must
+	// return state unchanged to /login/callback.
+	LoginURL(state string) string
+	// Callback completes a sign-in at /login/callback, by GET (OIDC
+	// redirect) or POST (demo form). Errors go through the error table:
+	// a *platform.Error's message is shown, anything else is logged and
+	// shown as "Internal error."
+	Callback(r *http.Request) (Login, error)
+}
+
+// DemoIdentity is one button on the demo login page.
+type DemoIdentity struct {
+	Subject string // e.g. "EE60001019906", or "dr-tamm"
+	Role    identity.Role
+	Label   string // e.g. "Mari Maasikas"
+	Note    string // e.g. "patient with genotype data"
+}
+
+// DemoAuthenticator signs people in without a password: they pick a listed
+// identity, or type any valid personal code to sign in as that patient.
+// For demonstrations and tests only; never configure it in production.
+type DemoAuthenticator struct {
+	Identities []DemoIdentity
+}
+
+func (d *DemoAuthenticator) LoginURL(state string) string {
+	return "/login/demo?state=" + url.QueryEscape(state)
+}
+
+// Callback accepts form field "pick" (the subject of a listed identity) or
+// "code" (a personal code, signing in as a patient). Listed roles cannot
+// be claimed for other subjects: the form cannot make anyone a physician.
+func (d *DemoAuthenticator) Callback(r *http.Request) (Login, error) {
+	if pick := r.PostFormValue("pick"); pick != "" {
+		for _, id := range d.Identities {
+			if id.Subject == pick {
+				return Login{Subject: id.Subject, Role: id.Role}, nil
+			}
+		}
+		return Login{}, invalid("That demo identity is not on the list.")
+	}
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	if code == "" {
+		return Login{}, invalid("Choose a demo identity or type a personal code.")
+	}
+	pc, err := identity.ParsePersonalCode(code)
+	if err != nil {
+		return Login{}, invalid(personalCodeMessage(err))
+	}
+	return Login{Subject: "EE" + string(pc), Role: identity.RolePatient}, nil
+}
+
+// personalCodeMessage turns a ParsePersonalCode error into a sentence for
+// the person who typed the code.
+func personalCodeMessage(err error) string {
+	detail := strings.TrimPrefix(err.Error(), identity.ErrPersonalCode.Error()+": ")
+	return fmt.Sprintf("That is not a valid Estonian personal code: %s.", detail)
+}
+
+// loginStart begins a sign-in: a state cookie, then off to the provider.
+func (s *server) loginStart(w http.ResponseWriter, r *http.Request) {
+	state := s.sessions.startLogin(w, localPath(r.URL.Query().Get("next")))
+	http.Redirect(w, r, s.auth.LoginURL(state), http.StatusSeeOther)
+}
+
+func (s *server) demoLoginPage(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	if _, err := s.sessions.loginState(r, state); err != nil {
+		// Bookmarked or expired: start over rather than show a dead form.
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.renderDemoLogin(w, r, http.StatusOK, state, "", "")
+}
+
+func (s *server) renderDemoLogin(w http.ResponseWriter, r *http.Request, status int, state, code, msg string) {
+	s.render(w, r, status, "login.html", &view{
+		Title: "Sign in",
+		Error: msg,
+		Data: struct {
+			State      string
+			Code       string
+			Identities []DemoIdentity
+		}{state, code, s.demo.Identities},
+	})
+}
+
+func (s *server) loginCallback(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, invalid("The sign-in request could not be read."))
+		return
+	}
+	state := r.FormValue("state")
+	st, err := s.sessions.loginState(r, state)
+	if err != nil {
+		s.renderError(w, r, invalid("This sign-in has expired or was started in another browser. Please sign in again."))
+		return
+	}
+	login, err := s.auth.Callback(r)
+	if err == nil {
+		var p identity.Principal
+		p, err = s.svc.SignIn(r.Context(), login.Subject, login.Role)
+		if err == nil {
+			s.sessions.endLogin(w)
+			s.sessions.start(w, p)
+			next := st.Next
+			if next == "" {
+				next = homeFor(p.Role)
+			}
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
+	}
+	s.logError(r, err)
+	pub := toPublic(err)
+	if s.demo != nil {
+		// Same state: the pending sign-in is still good for another try.
+		s.renderDemoLogin(w, r, pub.status, state, r.PostFormValue("code"), pub.Message)
+		return
+	}
+	s.renderError(w, r, err)
+}
+
+func (s *server) logout(w http.ResponseWriter, r *http.Request, _ *session) error {
+	s.sessions.end(w)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
+
+// homeFor is where a role lands after signing in.
+func homeFor(role identity.Role) string {
+	switch role {
+	case identity.RolePatient:
+		return "/patient"
+	case identity.RolePhysician:
+		return "/physician"
+	default:
+		return "/"
+	}
+}
