@@ -46,6 +46,13 @@ func scoreFile(t testing.TB, vcfPath string, opts prs.Options, scores ...*prs.Sc
 	if err != nil {
 		t.Fatal(err)
 	}
+	fast, err := prs.ScoreFile(context.Background(), vcfPath, scores, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(res, fast); diff != "" {
+		t.Errorf("ScoreFile differs from ScoreVCF (-ScoreVCF +ScoreFile):\n%s", diff)
+	}
 	return res
 }
 

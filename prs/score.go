@@ -99,23 +99,10 @@ func CheckBuild(s *Score, genoBuild string) error {
 // sample. Memory is bounded by the scores and one record: genotypes are
 // never held beyond the record being read.
 func ScoreVCF(ctx context.Context, r *vcf.Reader, scores []*Score, opts Options) (*Result, error) {
-	pol, err := opts.policy()
-	if err != nil {
-		return nil, err
-	}
 	h := r.Header()
-	if len(h.Samples) == 0 {
-		return nil, errors.New("prs: the VCF has no sample columns")
-	}
-	res := &Result{Samples: h.Samples, Build: h.Build}
-	m, err := newMatcher(scores, pol, len(h.Samples))
+	m, res, err := prepare(h, scores, opts)
 	if err != nil {
 		return nil, err
-	}
-	for _, s := range scores {
-		if err := CheckBuild(s, h.Build); err != nil {
-			return nil, err
-		}
 	}
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
@@ -136,6 +123,28 @@ func ScoreVCF(ctx context.Context, r *vcf.Reader, scores []*Score, opts Options)
 	}
 	res.Scores = m.results(h.Samples, h.Build)
 	return res, nil
+}
+
+// prepare checks the options, the samples and the builds, and indexes the
+// scores' positions.
+func prepare(h *vcf.Header, scores []*Score, opts Options) (*matcher, *Result, error) {
+	pol, err := opts.policy()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(h.Samples) == 0 {
+		return nil, nil, errors.New("prs: the VCF has no sample columns")
+	}
+	for _, s := range scores {
+		if err := CheckBuild(s, h.Build); err != nil {
+			return nil, nil, err
+		}
+	}
+	m, err := newMatcher(scores, pol, len(h.Samples))
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, &Result{Samples: h.Samples, Build: h.Build}, nil
 }
 
 type posKey struct {
@@ -171,6 +180,8 @@ type matcher struct {
 	// per-record scratch, reused to keep the loop allocation-free
 	cands []cand
 	gts   []gt
+	ds    []float64 // DS per sample, NaN when missing; valid when useDS
+	useDS bool
 }
 
 // cand is one row matched at the current record, before the duplicate
@@ -215,11 +226,20 @@ func newMatcher(scores []*Score, pol Policy, nSamples int) (*matcher, error) {
 
 func (m *matcher) record(rec *vcf.Record) error {
 	refs := m.index[posKey{vcf.NormalizeChrom(rec.Chrom), rec.Pos}]
-	if len(refs) == 0 {
+	if len(refs) == 0 || !m.match(refs, rec.Ref, rec.Alt) {
 		return nil
 	}
-	ref := strings.ToUpper(rec.Ref)
-	alts := rec.Alt
+	if err := m.decode(rec); err != nil {
+		return err
+	}
+	m.apply()
+	return nil
+}
+
+// match finds the rows that use the record at a position, leaving them in
+// m.cands; it reports whether any is to be scored.
+func (m *matcher) match(refs []rowRef, ref string, alts []string) bool {
+	ref = strings.ToUpper(ref)
 	m.cands = m.cands[:0]
 	for _, rr := range refs {
 		st := m.scores[rr.score]
@@ -254,24 +274,25 @@ func (m *matcher) record(rec *vcf.Record) error {
 			}
 		}
 	}
-	decoded := false
+	keep := m.cands[:0]
+	for _, c := range m.cands {
+		if m.scores[c.ref.score].rows[c.ref.row].excluded == "" {
+			keep = append(keep, c)
+		}
+	}
+	m.cands = keep
+	return len(keep) > 0
+}
+
+// apply adds the contributions of the rows in m.cands, from the calls in
+// m.gts (and m.ds when m.useDS).
+func (m *matcher) apply() {
 	for _, c := range m.cands {
 		st := m.scores[c.ref.score]
-		rs := &st.rows[c.ref.row]
-		if rs.excluded != "" {
-			continue
-		}
-		if !decoded {
-			if err := m.decode(rec); err != nil {
-				return err
-			}
-			decoded = true
-		}
-		rs.matched = true
+		st.rows[c.ref.row].matched = true
 		st.matched++
-		m.add(st, &st.s.Variants[c.ref.row], rec, c.effect)
+		m.add(st, &st.s.Variants[c.ref.row], c.effect)
 	}
-	return nil
 }
 
 // matchAlleles finds the effect allele among the record's alleles. With an
@@ -336,10 +357,7 @@ func ambiguous(ref, alt string) bool {
 // rows use it.
 func (m *matcher) decode(rec *vcf.Record) error {
 	n := rec.NumSamples()
-	if cap(m.gts) < n {
-		m.gts = make([]gt, n)
-	}
-	m.gts = m.gts[:n]
+	m.resize(n)
 	for i := 0; i < n; i++ {
 		g, err := rec.Genotype(i)
 		if err != nil {
@@ -352,7 +370,31 @@ func (m *matcher) decode(rec *vcf.Record) error {
 			m.gts[i] = gt{int16(g.Alleles[0]), int16(g.Alleles[1])}
 		}
 	}
+	m.useDS = m.wantDS(len(rec.Alt), hasFormat(rec, "GT"), hasFormat(rec, "DS"))
+	if m.useDS {
+		for i := 0; i < n; i++ {
+			ds, ok := rec.Dosage(i)
+			if !ok {
+				ds = math.NaN()
+			}
+			m.ds[i] = ds
+		}
+	}
 	return nil
+}
+
+func (m *matcher) resize(n int) {
+	if cap(m.gts) < n {
+		m.gts = make([]gt, n)
+		m.ds = make([]float64, n)
+	}
+	m.gts, m.ds = m.gts[:n], m.ds[:n]
+}
+
+// wantDS says whether DS is the dosage at a record: when asked for, or
+// when there is no GT. Only for biallelic records, where DS is one number.
+func (m *matcher) wantDS(nAlt int, hasGT, hasDS bool) bool {
+	return nAlt == 1 && hasDS && (m.pol.Dosage == DosageDS || !hasGT)
 }
 
 func hasFormat(rec *vcf.Record, key string) bool {
@@ -365,14 +407,12 @@ func hasFormat(rec *vcf.Record, key string) bool {
 }
 
 // add adds one matched variant's contribution for every sample.
-func (m *matcher) add(st *scoreState, v *Variant, rec *vcf.Record, effect int) {
-	useDS := len(rec.Alt) == 1 && hasFormat(rec, "DS") &&
-		(m.pol.Dosage == DosageDS || !hasFormat(rec, "GT"))
+func (m *matcher) add(st *scoreState, v *Variant, effect int) {
 	e := int16(effect)
 	for i, g := range m.gts {
 		d, called, ok := 0.0, 0, false
-		if useDS {
-			if ds, has := rec.Dosage(i); has {
+		if m.useDS {
+			if ds := m.ds[i]; !math.IsNaN(ds) {
 				d, called, ok = ds, 2, true
 				if effect == 0 {
 					d = 2 - ds

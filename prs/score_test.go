@@ -3,9 +3,12 @@ package prs_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/biogo/hts/bgzf"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -47,7 +50,51 @@ func score(t testing.TB, vcfText string, opts prs.Options, scores ...*prs.Score)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The fast path must give the same result, from plain and BGZF files.
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "g.vcf")
+	if err := os.WriteFile(plain, []byte(vcfText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{plain, writeBGZF(t, dir, []byte(vcfText))} {
+		fast, err := prs.ScoreFile(context.Background(), path, scores, opts)
+		if err != nil {
+			t.Fatalf("ScoreFile(%s): %v", filepath.Base(path), err)
+		}
+		if diff := cmp.Diff(res, fast); diff != "" {
+			t.Errorf("ScoreFile(%s) differs from ScoreVCF (-ScoreVCF +ScoreFile):\n%s", filepath.Base(path), diff)
+		}
+	}
 	return res
+}
+
+// writeBGZF writes b as a BGZF file of many small blocks, so that lines
+// cross block and job boundaries.
+func writeBGZF(t testing.TB, dir string, b []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, "g.vcf.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bgzf.NewWriter(f, 1)
+	for len(b) > 0 {
+		n := min(len(b), 37)
+		if _, err := w.Write(b[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		b = b[n:]
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func sums(r prs.ScoreResult) map[string]float64 {

@@ -37,6 +37,7 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dosage := fs.String("dosage", string(prs.DosageGT), "dosage source: gt (hard calls; DS only where GT is absent) or ds (FORMAT/DS first)")
 	ambiguous := fs.String("ambiguous", string(prs.AmbiguousKeep), "strand-ambiguous A/T and C/G SNVs: keep, or exclude as pgsc_calc does")
 	trim := fs.Bool("trim-alleles", false, "also match indels written with a longer shared suffix (e.g. AAAAGAAAG/AAAAG = A/AAAAG)")
+	strict := fs.Bool("strict", false, "validate every VCF record, not only the scored ones (slower)")
 	quiet := fs.Bool("q", false, "do not print the per-score match summary on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -62,12 +63,7 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		scores = append(scores, s)
 	}
-	r, err := vcf.Open(*vcfPath)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	res, err := prs.ScoreVCF(ctx, r, scores, opts)
+	res, err := score(ctx, *vcfPath, scores, opts, *strict)
 	if err != nil {
 		return err
 	}
@@ -93,6 +89,19 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	_, err = stdout.Write(out.Bytes())
 	return err
+}
+
+// score uses the fast path unless every record is to be validated.
+func score(ctx context.Context, path string, scores []*prs.Score, opts prs.Options, strict bool) (*prs.Result, error) {
+	if !strict {
+		return prs.ScoreFile(ctx, path, scores, opts)
+	}
+	r, err := vcf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return prs.ScoreVCF(ctx, r, scores, opts)
 }
 
 func readScore(path string) (*prs.Score, error) {

@@ -104,6 +104,7 @@ func TestScoreCommandErrors(t *testing.T) {
 	s37 := writeTemp(t, "s37.txt", strings.Replace(scoreTestFile, "GRCh38", "GRCh37", 1))
 	v38 := writeTemp(t, "g38.vcf", strings.Replace(scoreTestVCF, "##FORMAT", "##reference=GRCh38\n##FORMAT", 1))
 	badVCF := writeTemp(t, "b.vcf", scoreTestVCF+"chr1\t300\t.\tC\tT\t.\tPASS\t.\tGT\t0/1\n")
+	badCall := writeTemp(t, "c.vcf", strings.Replace(scoreTestVCF, "1/1\t0/1", "1/1\t0/2", 1))
 	tests := []struct {
 		name string
 		args []string
@@ -115,7 +116,8 @@ func TestScoreCommandErrors(t *testing.T) {
 		{"bad policy", []string{"--vcf", v, "--scores", s, "--missing", "mean"}, 1, `missing policy "mean"`},
 		{"bad weight", []string{"--vcf", v, "--scores", bad}, 1, "bad.txt:2: effect_weight \"x\""},
 		{"build mismatch", []string{"--vcf", v38, "--scores", s37}, 1, "PGS000123_hmPOS_GRCh38.txt.gz"},
-		{"bad VCF late in the file", []string{"--vcf", badVCF, "--scores", s}, 1, "line 6"},
+		{"bad VCF late in the file", []string{"--vcf", badVCF, "--scores", s, "--strict"}, 1, "line 6"},
+		{"bad call at a scored site", []string{"--vcf", badCall, "--scores", s}, 1, "line 5: sample 2: GT \"0/2\" refers to allele 2"},
 		{"missing file", []string{"--vcf", v, "--scores", s + ".nope"}, 1, "no such file"},
 	}
 	for _, tc := range tests {
