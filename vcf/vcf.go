@@ -430,6 +430,10 @@ func (r *Reader) parseRecord(line string) (*Record, error) {
 	return rec, nil
 }
 
+// RawSample returns sample i's column as written (e.g. "0|1:0.98"), so a
+// caller can copy one person's data into a new file without re-encoding it.
+func (rec *Record) RawSample(i int) string { return rec.samples[i] }
+
 // NumSamples is the number of sample columns.
 func (rec *Record) NumSamples() int { return len(rec.samples) }
 

@@ -1,0 +1,435 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/geneguard/geneguard/algorithm"
+	"github.com/geneguard/geneguard/consent"
+	"github.com/geneguard/geneguard/identity"
+	"github.com/geneguard/geneguard/result"
+)
+
+// Service implements the platform's use cases on a Store.
+type Service struct {
+	store  Store
+	pseudo *identity.Pseudonymizer
+}
+
+// NewService returns a service on store; pseudo turns personal codes into
+// the pseudonyms records are kept under.
+func NewService(store Store, pseudo *identity.Pseudonymizer) *Service {
+	return &Service{store: store, pseudo: pseudo}
+}
+
+// Store returns the underlying store (for the runner and the CLI).
+func (s *Service) Store() Store { return s.store }
+
+// PseudonymFor returns the pseudonym of a personal code.
+func (s *Service) PseudonymFor(code identity.PersonalCode) string { return s.pseudo.Pseudonym(code) }
+
+// requestContext carries request metadata (request id, X-Road headers)
+// from the HTTP layer to the audit log without the service importing HTTP.
+type requestContext struct{}
+
+// RequestMeta is what the audit log records about the request behind an
+// action.
+type RequestMeta struct {
+	RequestID   string
+	XRoadClient string
+	XRoadUser   string
+}
+
+// WithRequestMeta returns ctx carrying m.
+func WithRequestMeta(ctx context.Context, m RequestMeta) context.Context {
+	return context.WithValue(ctx, requestContext{}, m)
+}
+
+func requestMeta(ctx context.Context) RequestMeta {
+	m, _ := ctx.Value(requestContext{}).(RequestMeta)
+	return m
+}
+
+// audit appends an event for principal p.
+func audit(ctx context.Context, tx Tx, p identity.Principal, person, action, object, purpose string, details map[string]string) error {
+	m := requestMeta(ctx)
+	if details == nil {
+		details = map[string]string{}
+	}
+	if m.XRoadClient != "" {
+		details["xroad_client"] = m.XRoadClient
+	}
+	if m.XRoadUser != "" {
+		details["xroad_user"] = m.XRoadUser
+	}
+	_, err := tx.Audit(AuditEntry{Actor: p.Subject, Role: string(p.Role), Person: person, Action: action, Object: object, Purpose: purpose, RequestID: m.RequestID}, details)
+	return err
+}
+
+// SignIn turns an authenticated subject into a principal. For a patient,
+// subject is a personal code (bare or "EE"-prefixed, as TARA sends it).
+func (s *Service) SignIn(ctx context.Context, subject string, role identity.Role) (identity.Principal, error) {
+	p := identity.Principal{Subject: subject, Name: subject, Role: role}
+	switch role {
+	case identity.RolePatient:
+		code, err := identity.ParsePersonalCode(subject)
+		if err != nil {
+			return p, &Error{Code: CodeInvalid, Message: err.Error(), Err: err}
+		}
+		p.Subject = "EE" + string(code)
+		p.Person = s.pseudo.Pseudonym(code)
+		err = s.store.InTx(ctx, func(tx Tx) error {
+			if person, err := tx.Person(p.Person); err == nil {
+				p.Name = person.DisplayName
+			}
+			return audit(ctx, tx, p, p.Person, "login", "portal", "patient self-service", nil)
+		})
+		return p, err
+	case identity.RolePhysician, identity.RoleGovernance, identity.RoleOperator:
+		err := s.store.InTx(ctx, func(tx Tx) error {
+			return audit(ctx, tx, p, "", "login", "portal", string(role), nil)
+		})
+		return p, err
+	}
+	return p, Errorf(CodeInvalid, "unknown role %q", role)
+}
+
+// mayReadPerson is the one place that says who may see a person's record:
+// the person themself, a physician (treatment relationship is asserted by
+// the EHR in production; recorded as the purpose), or the system.
+func mayReadPerson(p identity.Principal, person string) error {
+	switch p.Role {
+	case identity.RolePatient:
+		if p.Person == person {
+			return nil
+		}
+	case identity.RolePhysician, identity.RoleSystem, identity.RoleOperator:
+		return nil
+	}
+	return &Error{Code: CodeForbidden, Message: "you may not read this person's record"}
+}
+
+// mayConsent: only the person (or the operator recording a paper consent).
+func mayConsent(p identity.Principal, person string) error {
+	switch p.Role {
+	case identity.RolePatient:
+		if p.Person == person {
+			return nil
+		}
+	case identity.RoleOperator:
+		return nil
+	}
+	return &Error{Code: CodeForbidden, Message: "only the person themself can give or withdraw consent"}
+}
+
+// PersonByCode finds a person by personal code.
+func (s *Service) PersonByCode(ctx context.Context, p identity.Principal, code string) (*Person, error) {
+	c, err := identity.ParsePersonalCode(code)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalid, Message: err.Error(), Err: err}
+	}
+	return s.Person(ctx, p, s.pseudo.Pseudonym(c))
+}
+
+// Person returns a person's record.
+func (s *Service) Person(ctx context.Context, p identity.Principal, id string) (*Person, error) {
+	if err := mayReadPerson(p, id); err != nil {
+		return nil, err
+	}
+	var out *Person
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.Person(id)
+		return err
+	})
+	return out, err
+}
+
+// Consents lists every active algorithm with the person's consent state.
+func (s *Service) Consents(ctx context.Context, p identity.Principal, person string) ([]ConsentState, error) {
+	if err := mayReadPerson(p, person); err != nil {
+		return nil, err
+	}
+	var out []ConsentState
+	err := s.store.Read(ctx, func(tx Tx) error {
+		if _, err := tx.Person(person); err != nil {
+			return err
+		}
+		algs, err := tx.ActiveAlgorithms()
+		if err != nil {
+			return err
+		}
+		for _, a := range algs {
+			h, err := tx.ConsentHistory(person, a.Manifest.ID)
+			if err != nil {
+				return err
+			}
+			out = append(out, ConsentState{AlgorithmID: a.Manifest.ID, Title: a.Manifest.Title, Purpose: a.Manifest.Purpose, Kind: a.Manifest.Kind, Granted: consent.Granted(h), History: h, Active: a})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// GrantConsent records an opt-in and, in the same transaction, queues the
+// computation it allows when the person has genotypes.
+func (s *Service) GrantConsent(ctx context.Context, p identity.Principal, person, algorithmID, channel string) error {
+	if err := mayConsent(p, person); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx Tx) error {
+		if _, err := tx.Person(person); err != nil {
+			return err
+		}
+		active, err := activeVersion(tx, algorithmID)
+		if err != nil {
+			return err
+		}
+		h, err := tx.ConsentHistory(person, algorithmID)
+		if err != nil {
+			return err
+		}
+		if consent.Granted(h) {
+			return nil // already in force: nothing changes, nothing to audit
+		}
+		if err := tx.AppendConsent(consent.Event{Person: person, Algorithm: algorithmID, Action: consent.Grant, Actor: p.Subject, Channel: channel}); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, p, person, "consent.grant", algorithmID, "consent", map[string]string{"channel": channel}); err != nil {
+			return err
+		}
+		if _, _, err := tx.LatestSample(person); err != nil {
+			if ErrorCode(err) == CodeNotFound {
+				return nil // no genotypes yet; ingest will trigger
+			}
+			return err
+		}
+		return tx.Enqueue([]ComputeJob{{Person: person, AlgorithmID: algorithmID, VersionHash: active.Hash, Trigger: result.TriggerConsent}})
+	})
+}
+
+// WithdrawConsent records an opt-out. It takes effect at once: waiting jobs
+// are cancelled in the same transaction, the runner re-checks consent when
+// it writes, and reads filter on consent, so results leave clinical view.
+func (s *Service) WithdrawConsent(ctx context.Context, p identity.Principal, person, algorithmID, channel string) error {
+	if err := mayConsent(p, person); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx Tx) error {
+		if _, err := tx.Person(person); err != nil {
+			return err
+		}
+		h, err := tx.ConsentHistory(person, algorithmID)
+		if err != nil {
+			return err
+		}
+		if !consent.Granted(h) {
+			return nil
+		}
+		if err := tx.AppendConsent(consent.Event{Person: person, Algorithm: algorithmID, Action: consent.Withdraw, Actor: p.Subject, Channel: channel}); err != nil {
+			return err
+		}
+		n, err := tx.CancelJobs(person, algorithmID)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, p, person, "consent.withdraw", algorithmID, "consent", map[string]string{"channel": channel, "jobs_cancelled": fmt.Sprint(n)})
+	})
+}
+
+func activeVersion(tx Tx, algorithmID string) (*algorithm.Version, error) {
+	algs, err := tx.ActiveAlgorithms()
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range algs {
+		if a.Manifest.ID == algorithmID {
+			return a, nil
+		}
+	}
+	return nil, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no active algorithm %q", algorithmID)}
+}
+
+// Results returns the person's current results in clinical view: only
+// algorithms whose consent is in force. The view is audited with purpose.
+func (s *Service) Results(ctx context.Context, p identity.Principal, person, purpose string) ([]result.Result, error) {
+	if err := mayReadPerson(p, person); err != nil {
+		return nil, err
+	}
+	if purpose == "" {
+		purpose = "treatment"
+	}
+	var out []result.Result
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		out = nil
+		if _, err := tx.Person(person); err != nil {
+			return err
+		}
+		rs, err := tx.CurrentResults(person)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			h, err := tx.ConsentHistory(person, r.AlgorithmID)
+			if err != nil {
+				return err
+			}
+			if consent.Granted(h) {
+				out = append(out, r)
+			}
+		}
+		ids := make([]string, len(out))
+		for i, r := range out {
+			ids[i] = fmt.Sprint(r.ID)
+		}
+		return audit(ctx, tx, p, person, "view", "results", purpose, map[string]string{"results": fmt.Sprint(ids)})
+	})
+	return out, err
+}
+
+// Algorithms lists registered algorithm versions.
+func (s *Service) Algorithms(ctx context.Context, p identity.Principal) ([]*algorithm.Version, error) {
+	var out []*algorithm.Version
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.AllAlgorithms()
+		return err
+	})
+	return out, err
+}
+
+// AuditTrail lists the audit events about a person.
+func (s *Service) AuditTrail(ctx context.Context, p identity.Principal, person string) ([]AuditEntry, error) {
+	if p.Role != identity.RolePatient && p.Role != identity.RoleGovernance && p.Role != identity.RoleOperator {
+		return nil, &Error{Code: CodeForbidden, Message: "only the person and the governance board read an access log"}
+	}
+	if p.Role == identity.RolePatient && p.Person != person {
+		return nil, &Error{Code: CodeForbidden, Message: "you may read only your own access log"}
+	}
+	var out []AuditEntry
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.AuditTrail(person)
+		return err
+	})
+	return out, err
+}
+
+// JobStats reports queue progress.
+func (s *Service) JobStats(ctx context.Context) (JobStats, error) { return s.store.JobStats(ctx) }
+
+// RegisterAlgorithm stores a new version as a draft.
+func (s *Service) RegisterAlgorithm(ctx context.Context, p identity.Principal, v *algorithm.Version) error {
+	if p.Role != identity.RoleOperator && p.Role != identity.RoleSystem {
+		return &Error{Code: CodeForbidden, Message: "only an operator submits algorithms"}
+	}
+	return s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.InsertAlgorithm(v); err != nil {
+			return err
+		}
+		return audit(ctx, tx, p, "", "algorithm.submit", v.Manifest.ID+"@"+v.Manifest.Version, "registry", map[string]string{"hash": v.Hash})
+	})
+}
+
+// Activate makes an approved version the active one (retiring the previous
+// active version) and queues a recomputation for every consented person
+// with genotypes.
+func (s *Service) Activate(ctx context.Context, p identity.Principal, hash string) error {
+	if p.Role != identity.RoleGovernance && p.Role != identity.RoleSystem {
+		return &Error{Code: CodeForbidden, Message: "only the governance board activates algorithms"}
+	}
+	return s.store.InTx(ctx, func(tx Tx) error {
+		v, err := tx.Algorithm(hash)
+		if err != nil {
+			return err
+		}
+		if v.Status != algorithm.StatusApproved && !(p.Role == identity.RoleSystem && v.Status == algorithm.StatusDraft) {
+			return &Error{Code: CodeConflict, Message: fmt.Sprintf("version %s is %s; only an approved version can be activated", algorithm.ShortHash(hash), v.Status)}
+		}
+		if old, err := activeVersion(tx, v.Manifest.ID); err == nil {
+			if err := tx.SetAlgorithmStatus(old.Hash, algorithm.StatusRetired, ""); err != nil {
+				return err
+			}
+		} else if ErrorCode(err) != CodeNotFound {
+			return err
+		}
+		if err := tx.SetAlgorithmStatus(hash, algorithm.StatusActive, ""); err != nil {
+			return err
+		}
+		persons, err := tx.ConsentedPersons(v.Manifest.ID)
+		if err != nil {
+			return err
+		}
+		var jobs []ComputeJob
+		for _, person := range persons {
+			if _, _, err := tx.LatestSample(person); err == nil {
+				jobs = append(jobs, ComputeJob{Person: person, AlgorithmID: v.Manifest.ID, VersionHash: hash, Trigger: result.TriggerNewVersion})
+			}
+		}
+		if err := tx.Enqueue(jobs); err != nil {
+			return err
+		}
+		return audit(ctx, tx, p, "", "algorithm.activate", v.Manifest.ID+"@"+v.Manifest.Version, "registry", map[string]string{"hash": hash, "jobs": fmt.Sprint(len(jobs))})
+	})
+}
+
+// IngestDataset records a validated genotype dataset, creating persons for
+// its samples, and queues every consented active algorithm for them, all in
+// one transaction.
+func (s *Service) IngestDataset(ctx context.Context, p identity.Principal, d *Dataset, samples []IngestSample) (jobs int, err error) {
+	if p.Role != identity.RoleOperator && p.Role != identity.RoleSystem {
+		return 0, &Error{Code: CodeForbidden, Message: "only an operator ingests genotypes"}
+	}
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		jobs = 0
+		ds := make([]DatasetSample, len(samples))
+		for i, smp := range samples {
+			person := Person{ID: s.pseudo.Pseudonym(smp.Code), BirthDate: smp.Code.BirthDate(), Sex: smp.Code.Sex(), DisplayName: smp.DisplayName}
+			if err := tx.UpsertPerson(person); err != nil {
+				return err
+			}
+			ds[i] = DatasetSample{Index: smp.Index, SampleID: smp.SampleID, Person: person.ID}
+		}
+		if err := tx.InsertDataset(d, ds); err != nil {
+			return err
+		}
+		algs, err := tx.ActiveAlgorithms()
+		if err != nil {
+			return err
+		}
+		var q []ComputeJob
+		for _, a := range algs {
+			consented, err := tx.ConsentedPersons(a.Manifest.ID)
+			if err != nil {
+				return err
+			}
+			in := make(map[string]bool, len(consented))
+			for _, c := range consented {
+				in[c] = true
+			}
+			for _, smp := range ds {
+				if in[smp.Person] {
+					q = append(q, ComputeJob{Person: smp.Person, AlgorithmID: a.Manifest.ID, VersionHash: a.Hash, Trigger: result.TriggerGenotype})
+				}
+			}
+		}
+		if err := tx.Enqueue(q); err != nil {
+			return err
+		}
+		jobs = len(q)
+		return audit(ctx, tx, p, "", "ingest", fmt.Sprintf("dataset %d", d.ID), "biobank ingest", map[string]string{"sha256": d.SHA256, "samples": fmt.Sprint(len(samples)), "source": d.Source, "jobs": fmt.Sprint(len(q))})
+	})
+	return jobs, err
+}
+
+// IngestSample is one VCF sample column identified as a person.
+type IngestSample struct {
+	Index       int
+	SampleID    string
+	Code        identity.PersonalCode
+	DisplayName string
+}
+
+// IsNotFound reports whether err is a not-found error.
+func IsNotFound(err error) bool { return ErrorCode(err) == CodeNotFound || errors.Is(err, ErrNotFound) }

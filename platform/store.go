@@ -1,0 +1,93 @@
+package platform
+
+import (
+	"context"
+	"time"
+
+	"github.com/geneguard/geneguard/algorithm"
+	"github.com/geneguard/geneguard/consent"
+	"github.com/geneguard/geneguard/result"
+)
+
+// Store is the persistence the service needs. Every write happens inside
+// InTx so that an action, its audit event and the jobs it triggers commit
+// together or not at all. Implementations: store/sqlstore (SQLite and
+// PostgreSQL).
+type Store interface {
+	// InTx runs fn in a transaction; it may run fn more than once when the
+	// database asks for a retry, so fn must not have outside effects.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// Read runs fn with a read-only view (no retries, no writes).
+	Read(ctx context.Context, fn func(Tx) error) error
+	JobStats(ctx context.Context) (JobStats, error)
+	Close() error
+}
+
+// ErrNotFound is returned by Tx getters when nothing matches; the service
+// turns it into a CodeNotFound error with a message for the user.
+var ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
+
+// Tx is one transaction's view of the store.
+type Tx interface {
+	Now() time.Time
+
+	UpsertPerson(p Person) error
+	Person(id string) (*Person, error)
+	Persons() ([]Person, error)
+
+	// InsertDataset records a dataset and its samples' persons; it fails
+	// with a CodeConflict error when the same file (by SHA-256) is there.
+	InsertDataset(d *Dataset, samples []DatasetSample) error
+	// LatestSample returns the newest dataset sample of a person.
+	LatestSample(person string) (*Dataset, *DatasetSample, error)
+	DatasetPersons(datasetID int64) ([]string, error)
+
+	InsertAlgorithm(v *algorithm.Version) error
+	Algorithm(hash string) (*algorithm.Version, error)
+	// ActiveAlgorithms returns the one active version of each algorithm.
+	ActiveAlgorithms() ([]*algorithm.Version, error)
+	AllAlgorithms() ([]*algorithm.Version, error)
+	SetAlgorithmStatus(hash string, s algorithm.Status, approver string) error
+
+	AppendConsent(e consent.Event) error
+	ConsentHistory(person, algorithmID string) ([]consent.Event, error)
+	// ConsentedPersons lists persons whose latest consent event for the
+	// algorithm is a grant.
+	ConsentedPersons(algorithmID string) ([]string, error)
+
+	// InsertResult stores r unless a result for the same person, version
+	// and input already exists; it reports whether it inserted, and marks
+	// the person's previous current result for the algorithm superseded.
+	InsertResult(r *result.Result) (bool, error)
+	// CurrentResults returns the person's results that nothing supersedes.
+	CurrentResults(person string) ([]result.Result, error)
+	AllResults(person string) ([]result.Result, error)
+
+	// Enqueue adds compute jobs to the durable queue in this transaction;
+	// a job that is already waiting with the same arguments is not added
+	// twice.
+	Enqueue(jobs []ComputeJob) error
+	// CancelJobs cancels waiting compute jobs of a person and algorithm.
+	CancelJobs(person, algorithmID string) (int, error)
+
+	// Audit appends an event to the tamper-evident log.
+	Audit(e AuditEntry, details map[string]string) (uint64, error)
+	AuditTrail(person string) ([]AuditEntry, error)
+}
+
+// DatasetSample maps a VCF sample column to a person.
+type DatasetSample struct {
+	DatasetID int64  `json:"dataset_id"`
+	Index     int    `json:"index"`
+	SampleID  string `json:"sample_id"`
+	Person    string `json:"person"`
+}
+
+// ComputeJob asks the runner to compute one algorithm version for one
+// person. It is the durable queue's job payload.
+type ComputeJob struct {
+	Person      string         `json:"person"`
+	AlgorithmID string         `json:"algorithm_id"`
+	VersionHash string         `json:"version_hash"`
+	Trigger     result.Trigger `json:"trigger"`
+}

@@ -1,0 +1,500 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/geneguard/geneguard/algorithm"
+	"github.com/geneguard/geneguard/audit"
+	"github.com/geneguard/geneguard/consent"
+	"github.com/geneguard/geneguard/platform"
+	"github.com/geneguard/geneguard/result"
+)
+
+// tx implements platform.Tx. Its clock is fixed when the transaction
+// starts, so every row it writes carries the same time.
+type tx struct {
+	s   *Store
+	tx  *sql.Tx
+	ctx context.Context
+	now time.Time
+}
+
+func (t *tx) Now() time.Time { return t.now }
+
+func (t *tx) exec(q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, t.s.rebind(q), args...)
+}
+
+func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, t.s.rebind(q), args...)
+}
+
+func (t *tx) queryRow(q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, t.s.rebind(q), args...)
+}
+
+// insertID inserts and returns the new identity column value.
+func (t *tx) insertID(q string, args ...any) (int64, error) {
+	var id int64
+	err := t.queryRow(q+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
+// ---- persons
+
+func (t *tx) UpsertPerson(p platform.Person) error {
+	_, err := t.exec(`INSERT INTO persons (id, birth_date, sex, display_name, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name`,
+		p.ID, p.BirthDate.Format("2006-01-02"), p.Sex, p.DisplayName, t.now)
+	if err != nil {
+		return fmt.Errorf("sqlstore: upsert person: %w", err)
+	}
+	return nil
+}
+
+const personCols = `id, birth_date, sex, display_name, created_at`
+
+func scanPerson(sc interface{ Scan(...any) error }) (platform.Person, error) {
+	var p platform.Person
+	var bd string
+	if err := sc.Scan(&p.ID, &bd, &p.Sex, &p.DisplayName, &p.CreatedAt); err != nil {
+		return p, err
+	}
+	p.BirthDate, _ = time.Parse("2006-01-02", bd)
+	return p, nil
+}
+
+func (t *tx) Person(id string) (*platform.Person, error) {
+	p, err := scanPerson(t.queryRow(`SELECT `+personCols+` FROM persons WHERE id = ?`, id))
+	if err != nil {
+		return nil, notFound(err, "person %s", id)
+	}
+	return &p, nil
+}
+
+func (t *tx) Persons() ([]platform.Person, error) {
+	rows, err := t.query(`SELECT ` + personCols + ` FROM persons ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: persons: %w", err)
+	}
+	defer rows.Close()
+	var out []platform.Person
+	for rows.Next() {
+		p, err := scanPerson(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: persons: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ---- datasets
+
+func (t *tx) InsertDataset(d *platform.Dataset, samples []platform.DatasetSample) error {
+	var existing int64
+	err := t.queryRow(`SELECT id FROM datasets WHERE sha256 = ?`, d.SHA256).Scan(&existing)
+	if err == nil {
+		return &platform.Error{Code: platform.CodeConflict, Message: fmt.Sprintf("this genotype file (sha256 %s) was already ingested as dataset %d", d.SHA256[:12], existing)}
+	}
+	if err != sql.ErrNoRows {
+		return fmt.Errorf("sqlstore: insert dataset: %w", err)
+	}
+	d.CreatedAt = t.now
+	d.ID, err = t.insertID(`INSERT INTO datasets (sha256, path, build, samples, records, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		d.SHA256, d.Path, d.Build, d.Samples, d.Records, d.Source, t.now)
+	if err != nil {
+		return fmt.Errorf("sqlstore: insert dataset: %w", err)
+	}
+	for _, smp := range samples {
+		if _, err := t.exec(`INSERT INTO dataset_samples (dataset_id, sample_index, sample_id, person_id) VALUES (?, ?, ?, ?)`,
+			d.ID, smp.Index, smp.SampleID, smp.Person); err != nil {
+			return fmt.Errorf("sqlstore: insert dataset sample %s: %w", smp.SampleID, err)
+		}
+	}
+	return nil
+}
+
+func (t *tx) LatestSample(person string) (*platform.Dataset, *platform.DatasetSample, error) {
+	var d platform.Dataset
+	var smp platform.DatasetSample
+	err := t.queryRow(`SELECT d.id, d.sha256, d.path, d.build, d.samples, d.records, d.source, d.created_at, s.sample_index, s.sample_id
+		FROM dataset_samples s JOIN datasets d ON d.id = s.dataset_id
+		WHERE s.person_id = ? ORDER BY d.id DESC LIMIT 1`, person).
+		Scan(&d.ID, &d.SHA256, &d.Path, &d.Build, &d.Samples, &d.Records, &d.Source, &d.CreatedAt, &smp.Index, &smp.SampleID)
+	if err != nil {
+		return nil, nil, notFound(err, "no genotypes for person %s", person)
+	}
+	smp.DatasetID, smp.Person = d.ID, person
+	return &d, &smp, nil
+}
+
+func (t *tx) DatasetPersons(datasetID int64) ([]string, error) {
+	return t.strings(`SELECT person_id FROM dataset_samples WHERE dataset_id = ? ORDER BY sample_index`, datasetID)
+}
+
+func (t *tx) strings(q string, args ...any) ([]string, error) {
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ---- algorithms
+
+func (t *tx) InsertAlgorithm(v *algorithm.Version) error {
+	m, err := json.Marshal(v.Manifest)
+	if err != nil {
+		return fmt.Errorf("sqlstore: manifest: %w", err)
+	}
+	var n int
+	if err := t.queryRow(`SELECT COUNT(*) FROM algorithm_versions WHERE hash = ? OR (algorithm_id = ? AND version = ?)`, v.Hash, v.Manifest.ID, v.Manifest.Version).Scan(&n); err != nil {
+		return fmt.Errorf("sqlstore: insert algorithm: %w", err)
+	}
+	if n > 0 {
+		return &platform.Error{Code: platform.CodeConflict, Message: fmt.Sprintf("algorithm %s version %s (or content %s) is already registered", v.Manifest.ID, v.Manifest.Version, algorithm.ShortHash(v.Hash))}
+	}
+	v.CreatedAt = t.now
+	if _, err := t.exec(`INSERT INTO algorithm_versions (hash, algorithm_id, version, kind, manifest, status, submitted_by, approved_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.Hash, v.Manifest.ID, v.Manifest.Version, string(v.Manifest.Kind), string(m), string(v.Status), v.SubmittedBy, v.ApprovedBy, t.now); err != nil {
+		return fmt.Errorf("sqlstore: insert algorithm: %w", err)
+	}
+	for name, content := range v.Files {
+		if _, err := t.exec(`INSERT INTO algorithm_files (hash, name, content) VALUES (?, ?, ?)`, v.Hash, name, content); err != nil {
+			return fmt.Errorf("sqlstore: insert algorithm file %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (t *tx) scanVersions(q string, args ...any) ([]*algorithm.Version, error) {
+	rows, err := t.query(`SELECT hash, manifest, status, submitted_by, approved_by, created_at FROM algorithm_versions `+q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: algorithms: %w", err)
+	}
+	var out []*algorithm.Version
+	for rows.Next() {
+		v := &algorithm.Version{}
+		var m, st string
+		if err := rows.Scan(&v.Hash, &m, &st, &v.SubmittedBy, &v.ApprovedBy, &v.CreatedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlstore: algorithms: %w", err)
+		}
+		if err := json.Unmarshal([]byte(m), &v.Manifest); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlstore: algorithm %s manifest: %w", v.Hash, err)
+		}
+		v.Status = algorithm.Status(st)
+		out = append(out, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: algorithms: %w", err)
+	}
+	for _, v := range out {
+		if err := t.loadFiles(v); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (t *tx) loadFiles(v *algorithm.Version) error {
+	rows, err := t.query(`SELECT name, content FROM algorithm_files WHERE hash = ?`, v.Hash)
+	if err != nil {
+		return fmt.Errorf("sqlstore: algorithm files: %w", err)
+	}
+	defer rows.Close()
+	v.Files = map[string][]byte{}
+	for rows.Next() {
+		var name string
+		var content []byte
+		if err := rows.Scan(&name, &content); err != nil {
+			return fmt.Errorf("sqlstore: algorithm files: %w", err)
+		}
+		v.Files[name] = content
+	}
+	return rows.Err()
+}
+
+func (t *tx) Algorithm(hash string) (*algorithm.Version, error) {
+	vs, err := t.scanVersions(`WHERE hash = ?`, hash)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, &platform.Error{Code: platform.CodeNotFound, Message: "no algorithm version " + algorithm.ShortHash(hash), Err: platform.ErrNotFound}
+	}
+	return vs[0], nil
+}
+
+func (t *tx) ActiveAlgorithms() ([]*algorithm.Version, error) {
+	return t.scanVersions(`WHERE status = 'active' ORDER BY algorithm_id`)
+}
+
+func (t *tx) AllAlgorithms() ([]*algorithm.Version, error) {
+	return t.scanVersions(`ORDER BY algorithm_id, created_at`)
+}
+
+func (t *tx) SetAlgorithmStatus(hash string, st algorithm.Status, approver string) error {
+	q := `UPDATE algorithm_versions SET status = ? WHERE hash = ?`
+	args := []any{string(st), hash}
+	if approver != "" {
+		q = `UPDATE algorithm_versions SET status = ?, approved_by = ? WHERE hash = ?`
+		args = []any{string(st), approver, hash}
+	}
+	res, err := t.exec(q, args...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: set algorithm status: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &platform.Error{Code: platform.CodeNotFound, Message: "no algorithm version " + algorithm.ShortHash(hash), Err: platform.ErrNotFound}
+	}
+	return nil
+}
+
+// ---- consent
+
+func (t *tx) AppendConsent(e consent.Event) error {
+	if _, err := t.exec(`INSERT INTO consent_events (person_id, algorithm_id, action, actor, channel, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.Person, e.Algorithm, string(e.Action), e.Actor, e.Channel, t.now); err != nil {
+		return fmt.Errorf("sqlstore: append consent: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) ConsentHistory(person, algorithmID string) ([]consent.Event, error) {
+	rows, err := t.query(`SELECT person_id, algorithm_id, action, actor, channel, at FROM consent_events WHERE person_id = ? AND algorithm_id = ? ORDER BY id`, person, algorithmID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: consent history: %w", err)
+	}
+	defer rows.Close()
+	var out []consent.Event
+	for rows.Next() {
+		var e consent.Event
+		var a string
+		if err := rows.Scan(&e.Person, &e.Algorithm, &a, &e.Actor, &e.Channel, &e.At); err != nil {
+			return nil, fmt.Errorf("sqlstore: consent history: %w", err)
+		}
+		e.Action = consent.Action(a)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) ConsentedPersons(algorithmID string) ([]string, error) {
+	return t.strings(`SELECT c.person_id FROM consent_events c
+		WHERE c.algorithm_id = ? AND c.action = 'grant'
+		  AND c.id = (SELECT MAX(id) FROM consent_events l WHERE l.person_id = c.person_id AND l.algorithm_id = c.algorithm_id)
+		ORDER BY c.person_id`, algorithmID)
+}
+
+// ---- results
+
+const resultCols = `r.id, r.person_id, r.algorithm_id, r.version_hash, v.version, r.input_fingerprint, r.dataset_id, r.trigger_kind, r.summary, r.category, r.output, r.created_at, r.duration_ms, r.worker, r.superseded_by`
+
+func (t *tx) InsertResult(r *result.Result) (bool, error) {
+	var id int64
+	err := t.queryRow(`SELECT id FROM results WHERE person_id = ? AND version_hash = ? AND input_fingerprint = ?`, r.Person, r.VersionHash, r.InputFingerprint).Scan(&id)
+	if err == nil {
+		r.ID = id
+		return false, nil
+	}
+	if err != sql.ErrNoRows {
+		return false, fmt.Errorf("sqlstore: insert result: %w", err)
+	}
+	r.CreatedAt = t.now
+	r.ID, err = t.insertID(`INSERT INTO results (person_id, algorithm_id, version_hash, input_fingerprint, dataset_id, trigger_kind, summary, category, output, created_at, duration_ms, worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Person, r.AlgorithmID, r.VersionHash, r.InputFingerprint, r.DatasetID, string(r.Trigger), r.Summary, r.Category, string(r.Output), t.now, r.DurationMS, r.Worker)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: insert result: %w", err)
+	}
+	if _, err := t.exec(`UPDATE results SET superseded_by = ? WHERE person_id = ? AND algorithm_id = ? AND id <> ? AND superseded_by IS NULL`, r.ID, r.Person, r.AlgorithmID, r.ID); err != nil {
+		return false, fmt.Errorf("sqlstore: supersede results: %w", err)
+	}
+	return true, nil
+}
+
+func (t *tx) scanResults(where string, args ...any) ([]result.Result, error) {
+	rows, err := t.query(`SELECT `+resultCols+` FROM results r JOIN algorithm_versions v ON v.hash = r.version_hash `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: results: %w", err)
+	}
+	defer rows.Close()
+	var out []result.Result
+	for rows.Next() {
+		var r result.Result
+		var trig, output string
+		var sup sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.Person, &r.AlgorithmID, &r.VersionHash, &r.Version, &r.InputFingerprint, &r.DatasetID, &trig, &r.Summary, &r.Category, &output, &r.CreatedAt, &r.DurationMS, &r.Worker, &sup); err != nil {
+			return nil, fmt.Errorf("sqlstore: results: %w", err)
+		}
+		r.Trigger = result.Trigger(trig)
+		r.Output = json.RawMessage(output)
+		r.SupersededBy = sup.Int64
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) CurrentResults(person string) ([]result.Result, error) {
+	return t.scanResults(`WHERE r.person_id = ? AND r.superseded_by IS NULL ORDER BY r.algorithm_id`, person)
+}
+
+func (t *tx) AllResults(person string) ([]result.Result, error) {
+	return t.scanResults(`WHERE r.person_id = ? ORDER BY r.id`, person)
+}
+
+// ---- queue
+
+// computeArgs is the River job for platform.ComputeJob.
+type computeArgs struct {
+	platform.ComputeJob
+}
+
+func (computeArgs) Kind() string { return "compute" }
+
+// InsertOpts dedupes a job against a waiting or running twin; a completed
+// twin does not block a new run, because a new trigger must be able to
+// ask again (the result table makes the repeat harmless).
+func (computeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		MaxAttempts: 10,
+		UniqueOpts: river.UniqueOpts{
+			ByArgs:  true,
+			ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled},
+		},
+	}
+}
+
+// ComputeArgs wraps a job for the worker's registration.
+type ComputeArgs = computeArgs
+
+func (t *tx) Enqueue(jobs []platform.ComputeJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, j := range jobs {
+		params[i] = river.InsertManyParams{Args: computeArgs{j}}
+	}
+	for start := 0; start < len(params); start += 1000 {
+		end := min(start+1000, len(params))
+		if _, err := t.s.inserter.InsertManyTx(t.ctx, t.tx, params[start:end]); err != nil {
+			return fmt.Errorf("sqlstore: enqueue: %w", err)
+		}
+	}
+	return nil
+}
+
+func (t *tx) CancelJobs(person, algorithmID string) (int, error) {
+	rows, err := t.query(`SELECT id, args FROM river_job WHERE kind = 'compute' AND state IN ('available', 'scheduled', 'retryable', 'pending')`)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: cancel jobs: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var args []byte
+		if err := rows.Scan(&id, &args); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("sqlstore: cancel jobs: %w", err)
+		}
+		var j platform.ComputeJob
+		if json.Unmarshal(args, &j) == nil && j.Person == person && j.AlgorithmID == algorithmID {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	for _, id := range ids {
+		if _, err := t.exec(`UPDATE river_job SET state = 'cancelled', finalized_at = ? WHERE id = ? AND state IN ('available', 'scheduled', 'retryable', 'pending')`, t.now, id); err != nil {
+			return 0, fmt.Errorf("sqlstore: cancel job %d: %w", id, err)
+		}
+	}
+	return len(ids), nil
+}
+
+// ---- audit
+
+// Audit appends one event. The next sequence number is read inside the
+// transaction; on PostgreSQL an advisory lock serialises appenders so two
+// transactions cannot claim the same index.
+func (t *tx) Audit(e platform.AuditEntry, details map[string]string) (uint64, error) {
+	if t.s.dialect == Postgres {
+		if _, err := t.exec(`SELECT pg_advisory_xact_lock(7263)`); err != nil {
+			return 0, fmt.Errorf("sqlstore: audit lock: %w", err)
+		}
+	}
+	var next sql.NullInt64
+	if err := t.queryRow(`SELECT MAX(seq) FROM audit_events`).Scan(&next); err != nil {
+		return 0, fmt.Errorf("sqlstore: audit seq: %w", err)
+	}
+	seq := uint64(0)
+	if next.Valid {
+		seq = uint64(next.Int64) + 1
+	}
+	ev := audit.Event{
+		Seq: seq, Time: t.now, Actor: e.Actor, Role: e.Role, Person: e.Person, Action: e.Action,
+		Object: e.Object, Purpose: e.Purpose, RequestID: e.RequestID, Details: details,
+	}
+	if x, ok := details["xroad_client"]; ok {
+		ev.XRoadClient = x
+		delete(ev.Details, "xroad_client")
+	}
+	if x, ok := details["xroad_user"]; ok {
+		ev.XRoadUser = x
+		delete(ev.Details, "xroad_user")
+	}
+	if len(ev.Details) == 0 {
+		ev.Details = nil
+	}
+	if err := ev.Validate(); err != nil {
+		return 0, err
+	}
+	canon := ev.Canonical()
+	leaf := rfc6962.DefaultHasher.HashLeaf(canon)
+	if _, err := t.exec(`INSERT INTO audit_events (seq, at, person_id, action, canonical, leaf_hash) VALUES (?, ?, ?, ?, ?, ?)`,
+		int64(seq), t.now, e.Person, e.Action, canon, leaf); err != nil {
+		return 0, fmt.Errorf("sqlstore: audit append: %w", err)
+	}
+	return seq, nil
+}
+
+func (t *tx) AuditTrail(person string) ([]platform.AuditEntry, error) {
+	rows, err := t.query(`SELECT canonical FROM audit_events WHERE person_id = ? ORDER BY seq`, person)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: audit trail: %w", err)
+	}
+	defer rows.Close()
+	var out []platform.AuditEntry
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("sqlstore: audit trail: %w", err)
+		}
+		ev, err := audit.ParseCanonical(b)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: audit trail: %w", err)
+		}
+		out = append(out, platform.AuditEntry{Seq: ev.Seq, Time: ev.Time, Actor: ev.Actor, Role: ev.Role, Person: ev.Person, Action: ev.Action, Object: ev.Object, Purpose: ev.Purpose, RequestID: ev.RequestID})
+	}
+	return out, rows.Err()
+}
