@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// pgxTestVCF covers the built-in CYP2C19 positions: P1 is *1/*2, P2 misses
+// rs28399504 so *1/*4 and *1/*17 tie, P3 carries an ALT the definition does
+// not know.
+const pgxTestVCF = `##fileformat=VCFv4.2
+##contig=<ID=chr10,assembly=GRCh38>
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+#CHROM	POS	ID	REF	ALT	QUAL	FILTER	INFO	FORMAT	P1	P2	P3
+chr10	94761900	rs12248560	C	T	.	PASS	.	GT	0/0	0/1	0/0
+chr10	94762706	rs28399504	A	G	.	PASS	.	GT	0/0	./.	0/0
+chr10	94775367	rs12769205	A	G	.	PASS	.	GT	0/1	0/0	0/0
+chr10	94775416	rs41291556	T	C	.	PASS	.	GT	0/0	0/0	0/0
+chr10	94775453	rs72552267	G	A	.	PASS	.	GT	0/0	0/0	0/0
+chr10	94775489	rs17884712	G	A	.	PASS	.	GT	0/0	0/0	0/0
+chr10	94780653	rs4986893	G	A	.	PASS	.	GT	0/0	0/0	0/0
+chr10	94781858	rs6413438	C	T	.	PASS	.	GT	0/0	0/0	0/0
+chr10	94781859	rs4244285	G	A	.	PASS	.	GT	0/1	0/0	0/0
+chr10	94781999	rs72558186	T	A	.	PASS	.	GT	0/0	0/0	0/0
+chr10	94842866	rs3758581	A	G,T	.	PASS	.	GT	1/1	1/1	1/2
+chr10	94852738	rs56337013	C	T	.	PASS	.	GT	0/0	0/0	0/0
+`
+
+func pgxTemp(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPGXCommandTSV(t *testing.T) {
+	v := pgxTemp(t, "p.vcf", pgxTestVCF)
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"pgx", "--vcf", v}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	want := "sample\tgene\tdiplotypes\tphenotype\n" +
+		"P1\tCYP2C19\t*1/*2\tIntermediate Metabolizer\n" +
+		"P2\tCYP2C19\t*1/*4;*1/*17\tIntermediate Metabolizer;Rapid Metabolizer\n" +
+		"P3\tCYP2C19\tNO_CALL\tn/a\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestPGXCommandJSON(t *testing.T) {
+	v := pgxTemp(t, "p.vcf", pgxTestVCF)
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"pgx", "--vcf", v, "--format", "json", "--genes", "cyp2c19"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var doc struct {
+		DataVersion string `json:"dataVersion"`
+		Samples     []struct {
+			Sample string `json:"sample"`
+			Calls  []struct {
+				Diplotypes   []string `json:"diplotypes"`
+				Ambiguous    bool     `json:"ambiguous"`
+				NoCallReason string   `json:"noCallReason"`
+				DataVersion  string   `json:"dataVersion"`
+			} `json:"calls"`
+			Recommendations []struct {
+				Drug, Phenotype, Strength string
+				Ambiguous                 bool
+			} `json:"recommendations"`
+		} `json:"samples"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if doc.DataVersion == "" || len(doc.Samples) != 3 {
+		t.Fatalf("doc = %+v", doc)
+	}
+	p2 := doc.Samples[1]
+	if !p2.Calls[0].Ambiguous || p2.Calls[0].DataVersion != doc.DataVersion {
+		t.Errorf("P2 call = %+v", p2.Calls[0])
+	}
+	// Three drugs, two phenotypes each: every tied phenotype gets guidance.
+	if len(p2.Recommendations) != 6 || !p2.Recommendations[0].Ambiguous {
+		t.Errorf("P2 recommendations = %+v", p2.Recommendations)
+	}
+	if r := doc.Samples[2].Calls[0].NoCallReason; !strings.Contains(r, "undocumented") {
+		t.Errorf("P3 no-call reason %q", r)
+	}
+}
+
+func TestPGXCommandErrors(t *testing.T) {
+	v := pgxTemp(t, "p.vcf", pgxTestVCF)
+	bad := pgxTemp(t, "bad.vcf", pgxTestVCF+"chr10\t94852800\t.\tC\tT\t.\tPASS\t.\tGT\t0/0\t0/0\t0/7\n")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no vcf", []string{"pgx"}, 2, "--vcf is required"},
+		{"bad mode", []string{"pgx", "--vcf", v, "--match-mode", "best"}, 2, "want top or all"},
+		{"bad format", []string{"pgx", "--vcf", v, "--format", "xml"}, 2, "want tsv or json"},
+		{"unknown gene", []string{"pgx", "--vcf", v, "--genes", "CYP2D6"}, 1, "CYP2D6"},
+		{"missing file", []string{"pgx", "--vcf", v + ".nope"}, 1, "no such file"},
+		{"missing definitions", []string{"pgx", "--vcf", v, "--definitions", t.TempDir()}, 1, "_translation.json"},
+		{"malformed record", []string{"pgx", "--vcf", bad}, 1, "line"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tc.args, &out, &errOut)
+			if code != tc.code || !strings.Contains(errOut.String(), tc.msg) {
+				t.Errorf("exit %d stderr %q; want %d and %q", code, errOut.String(), tc.code, tc.msg)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout not empty on error: %q", out.String())
+			}
+		})
+	}
+}
