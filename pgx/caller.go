@@ -11,6 +11,10 @@ import (
 	"github.com/geneguard/geneguard/vcf"
 )
 
+// lowestFunctionGenes are genes PharmCAT calls with "lowest function" logic
+// when the data is not effectively phased.
+var lowestFunctionGenes = map[string]bool{"DPYD": true, "RYR1": true}
+
 // GeneCall is the result for one sample and one gene. NO_CALL is a
 // first-class result: Diplotypes is empty and NoCallReason says why.
 type GeneCall struct {
@@ -137,6 +141,11 @@ func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
 	if gd.noCall != "" {
 		call.NoCallReason = gd.noCall
 		return call
+	}
+	if lowestFunctionGenes[def.Gene] {
+		if pairs, err := gd.strandPairs(); err == nil && len(pairs) > 1 {
+			call.Warnings = append(call.Warnings, def.Gene+" data is not effectively phased: PharmCAT reports such samples as a list of variants with lowest-function logic, which this matcher does not implement; treat the diplotypes as provisional")
+		}
 	}
 	dips, err := gd.callDiplotypes(ex, c.opts.Mode)
 	if err != nil {
