@@ -67,7 +67,7 @@ func loadBuiltin() (*Bundle, error) {
 	}
 	return &Bundle{
 		Definitions: defs,
-		Phenotypes:  &PhenotypeData{Version: "phenotypes " + gp.Version, Genes: map[string]*GenePhenotype{gp.Gene: gp}},
+		Phenotypes:  &PhenotypeData{Version: gp.Version, Genes: map[string]*GenePhenotype{gp.Gene: gp}},
 		Guidance:    gd,
 	}, nil
 }

@@ -85,8 +85,8 @@ func NewCaller(defs *Definitions, pheno *PhenotypeData, opts Options) *Caller {
 		opts.Mode = MatchTop
 	}
 	v := defs.Version
-	if pheno != nil && pheno.Version != "" {
-		v += "; " + pheno.Version
+	if pheno != nil && pheno.Version != "" && pheno.Version != v {
+		v += "; phenotypes " + pheno.Version
 	}
 	return &Caller{defs: defs, opts: opts, pheno: pheno, version: v}
 }
@@ -173,6 +173,9 @@ func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
 	}
 	if c.pheno != nil {
 		c.pheno.assign(&call)
+	}
+	if len(dips) > 1 && c.opts.Mode == MatchTop {
+		call.Warnings = append(call.Warnings, fmt.Sprintf("%d diplotypes tie at the top score; the data cannot tell them apart, so all are reported", len(dips)))
 	}
 	return call
 }

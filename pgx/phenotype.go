@@ -3,7 +3,6 @@ package pgx
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 )
 
 // Indeterminate is the phenotype when an allele's function is uncertain or
@@ -112,9 +111,4 @@ func (d *PhenotypeData) assign(call *GeneCall) {
 	} else if len(distinct) > 1 {
 		call.Ambiguous = true
 	}
-	if len(call.Diplotypes) > 1 && !slices.Contains(call.Warnings, ambiguityWarning) {
-		call.Warnings = append(call.Warnings, ambiguityWarning)
-	}
 }
-
-const ambiguityWarning = "several diplotypes fit the data equally; all are reported"
