@@ -19,7 +19,7 @@ import (
 // another site cannot send without a CORS preflight we never grant).
 
 type apiError struct {
-	Error publicError `json:"error"`
+	Error APIError `json:"error"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -31,7 +31,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeJSONError(w http.ResponseWriter, e publicError) {
-	writeJSON(w, e.status, apiError{e})
+	writeJSON(w, e.status, apiError{e.APIError})
 }
 
 // Me is the signed-in principal as GET /api/v1/me returns it.

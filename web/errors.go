@@ -25,22 +25,28 @@ const codeUnauthenticated platform.Code = "unauthenticated"
 
 const internalMessage = "Internal error."
 
+// APIError is the body of every API error response, inside
+// {"error": ...}. Code is a platform code, or "unauthenticated".
+type APIError struct {
+	Code    platform.Code `json:"code"`
+	Message string        `json:"message"`
+}
+
 // publicError is what a user may see of err: its code, HTTP status and a
 // message. Internal and unknown codes get "Internal error." whatever their
 // message says, because such messages may name tables, files or people.
 type publicError struct {
-	Code    platform.Code `json:"code"`
-	Message string        `json:"message"`
-	status  int
+	APIError
+	status int
 }
 
 func toPublic(err error) publicError {
 	code := platform.ErrorCode(err)
 	status, ok := statusByCode[code]
 	if !ok || code == platform.CodeInternal {
-		return publicError{Code: platform.CodeInternal, Message: internalMessage, status: http.StatusInternalServerError}
+		return publicError{APIError{platform.CodeInternal, internalMessage}, http.StatusInternalServerError}
 	}
-	return publicError{Code: code, Message: platform.ErrorMessage(err), status: status}
+	return publicError{APIError{code, platform.ErrorMessage(err)}, status}
 }
 
 // invalid is a shortcut for errors the web layer itself finds in a request.

@@ -201,7 +201,7 @@ func (s *server) api(h apiHandler) http.HandlerFunc {
 		sess, err := s.sessions.get(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Cookie realm="geneguard"`)
-			writeJSONError(w, publicError{Code: codeUnauthenticated, Message: "Sign in first.", status: http.StatusUnauthorized})
+			writeJSONError(w, publicError{APIError{codeUnauthenticated, "Sign in first."}, http.StatusUnauthorized})
 			return
 		}
 		v, err := h(r, sess.principal())

@@ -69,7 +69,8 @@ func newPages(loc *time.Location) *pages {
 			}
 			return buf.String()
 		},
-		"roleName": roleName,
+		// roleName takes any: audit entries carry roles as plain strings.
+		"roleName": func(r any) string { return roleName(identity.Role(fmt.Sprint(r))) },
 		"lower":    strings.ToLower,
 		"capitalize": func(s string) string {
 			if s == "" {
