@@ -9,6 +9,7 @@ import (
 	"github.com/geneguard/geneguard/consent"
 	"github.com/geneguard/geneguard/identity"
 	"github.com/geneguard/geneguard/result"
+	"github.com/geneguard/geneguard/web/reqmeta"
 )
 
 // Service implements the platform's use cases on a Store.
@@ -29,39 +30,17 @@ func (s *Service) Store() Store { return s.store }
 // PseudonymFor returns the pseudonym of a personal code.
 func (s *Service) PseudonymFor(code identity.PersonalCode) string { return s.pseudo.Pseudonym(code) }
 
-// requestContext carries request metadata (request id, X-Road headers)
-// from the HTTP layer to the audit log without the service importing HTTP.
-type requestContext struct{}
-
-// RequestMeta is what the audit log records about the request behind an
-// action.
-type RequestMeta struct {
-	RequestID   string
-	XRoadClient string
-	XRoadUser   string
-}
-
-// WithRequestMeta returns ctx carrying m.
-func WithRequestMeta(ctx context.Context, m RequestMeta) context.Context {
-	return context.WithValue(ctx, requestContext{}, m)
-}
-
-func requestMeta(ctx context.Context) RequestMeta {
-	m, _ := ctx.Value(requestContext{}).(RequestMeta)
-	return m
-}
-
 // audit appends an event for principal p.
 func audit(ctx context.Context, tx Tx, p identity.Principal, person, action, object, purpose string, details map[string]string) error {
-	m := requestMeta(ctx)
+	m := reqmeta.From(ctx)
 	if details == nil {
 		details = map[string]string{}
 	}
 	if m.XRoadClient != "" {
 		details["xroad_client"] = m.XRoadClient
 	}
-	if m.XRoadUser != "" {
-		details["xroad_user"] = m.XRoadUser
+	if m.XRoadUserID != "" {
+		details["xroad_user"] = m.XRoadUserID
 	}
 	_, err := tx.Audit(AuditEntry{Actor: p.Subject, Role: string(p.Role), Person: person, Action: action, Object: object, Purpose: purpose, RequestID: m.RequestID}, details)
 	return err

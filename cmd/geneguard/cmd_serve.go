@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/geneguard/geneguard/queue"
+	"github.com/geneguard/geneguard/web"
+)
+
+func init() {
+	register(command{Name: "serve", Summary: "serve the web UI and JSON API (and work queued jobs)", Run: runServe})
+	register(command{Name: "worker", Summary: "work queued computations (run several against one PostgreSQL)", Run: runWorker})
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "Serves the patient, physician and status pages and the JSON API.", stderr)
+	dsn := fs.String("db", "", "database: SQLite file path or postgres:// URL (default DATA/geneguard.db)")
+	data := fs.String("data", "geneguard-data", "data directory: genotype store and keys")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	workers := fs.Int("workers", 2, "queue workers in this process (0: leave jobs to `geneguard worker`)")
+	verbose := fs.Bool("v", false, "verbose logging")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, *dsn, *data, newLogger(*verbose))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.serve(ctx, *addr, *workers, nil, stdout)
+}
+
+func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("worker", "Works queued computations until interrupted. Safe to run many, and to kill at any time:\na job whose worker died is rescued and run again without duplicating its result.", stderr)
+	dsn := fs.String("db", "", "database: SQLite file path or postgres:// URL (default DATA/geneguard.db)")
+	data := fs.String("data", "geneguard-data", "data directory: genotype store and keys")
+	workers := fs.Int("workers", 2, "concurrent jobs")
+	rescue := fs.Duration("rescue-after", 2*time.Minute, "take over a job running longer than this (its worker died)")
+	verbose := fs.Bool("v", false, "verbose logging")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, *dsn, *data, newLogger(*verbose))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	client, err := queue.Start(ctx, a.store, a.runner, queue.Config{Workers: *workers, RescueAfter: *rescue, Log: a.log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "worker %s started with %d slots; Ctrl-C to stop\n", a.runner.Worker, *workers)
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return client.Stop(stopCtx)
+}
+
+// serve runs the HTTP server (and, with workers > 0, a queue client) until
+// ctx ends; shutdown stops HTTP first, then the workers, then the caller
+// closes the database. ready, when set, is called once listening.
+func (a *app) serve(ctx context.Context, addr string, workers int, ready func(url string), stdout io.Writer) error {
+	var client *river.Client[*sql.Tx]
+	if workers > 0 {
+		var err error
+		client, err = queue.Start(ctx, a.store, a.runner, queue.Config{Workers: workers, Log: a.log})
+		if err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	key, err := loadKey(a.dataDir, "session.key", "GENEGUARD_SESSION_KEY")
+	if err != nil {
+		return err
+	}
+	opts := web.Options{SessionKey: key, Logger: a.log, Demo: a.demoIdentities}
+	srv := &http.Server{Handler: web.New(a.svc, opts), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	if ready != nil {
+		ready(url)
+	} else {
+		fmt.Fprintf(stdout, "geneguard serving on %s\n", url)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		a.log.Warn("http shutdown", slog.Any("err", err))
+	}
+	if client != nil {
+		if err := client.Stop(shutCtx); err != nil {
+			a.log.Warn("queue shutdown", slog.Any("err", err))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/geneguard/geneguard/algorithm"
+	"github.com/geneguard/geneguard/identity"
+	"github.com/geneguard/geneguard/platform"
+	"github.com/geneguard/geneguard/runner"
+	"github.com/geneguard/geneguard/store/sqlstore"
+	"github.com/geneguard/geneguard/web"
+)
+
+// app is everything a platform command needs, wired once.
+type app struct {
+	store   *sqlstore.Store
+	svc     *platform.Service
+	runner  *runner.Runner
+	dataDir string
+	log     *slog.Logger
+	// demoIdentities are offered on the login page (demo only).
+	demoIdentities []web.DemoIdentity
+}
+
+// openApp opens the database (migrating it), loads or creates the keys in
+// dataDir, and wires the service and the runner.
+func openApp(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*app, error) {
+	if dsn == "" {
+		dsn = filepath.Join(dataDir, "geneguard.db")
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	key, err := loadKey(dataDir, "pseudonym.key", "GENEGUARD_PSEUDONYM_KEY")
+	if err != nil {
+		return nil, err
+	}
+	pseudo, err := identity.NewPseudonymizer(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	r := &runner.Runner{
+		Store:   st,
+		Engines: map[algorithm.Kind]runner.Engine{algorithm.KindPGx: runner.NewPGxEngine(), algorithm.KindPRS: runner.NewPRSEngine()},
+		Worker:  fmt.Sprintf("%s/%d", host, os.Getpid()),
+	}
+	return &app{store: st, svc: platform.NewService(st, pseudo), runner: r, dataDir: dataDir, log: log}, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+func (a *app) genotypeDir() string { return filepath.Join(a.dataDir, "genotypes") }
+
+// loadKey returns a secret from env, else from dataDir/name, creating a
+// random one there on first use. Losing the pseudonym key means personal
+// codes can no longer be matched to records, so it is kept beside the data
+// and must be backed up with it.
+func loadKey(dataDir, name, env string) ([]byte, error) {
+	if v := os.Getenv(env); v != "" {
+		return []byte(v), nil
+	}
+	path := filepath.Join(dataDir, name)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) < 16 {
+			return nil, fmt.Errorf("key file %s is not 16+ bytes of hex", path)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	return k, nil
+}
+
+func newLogger(verbose bool) *slog.Logger {
+	lvl := slog.LevelWarn
+	if verbose {
+		lvl = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
