@@ -197,10 +197,16 @@ func (s *server) physicianSearch(w http.ResponseWriter, r *http.Request, sess *s
 			http.Redirect(w, r, "/physician/patients/"+url.PathEscape(person.ID), http.StatusSeeOther)
 			return nil
 		}
-		if c := platform.ErrorCode(err); c != platform.CodeNotFound && c != platform.CodeInvalid {
+		switch platform.ErrorCode(err) {
+		case platform.CodeNotFound:
+			// Worded here: the service's message names the pseudonym it
+			// looked for, which means nothing to the physician.
+			msg = "No patient with this personal code has data in geneguard. Check the code, or the patient has not given a sample to the biobank."
+		case platform.CodeInvalid:
+			msg = toPublic(err).Message
+		default:
 			return err
 		}
-		msg = toPublic(err).Message
 	}
 	s.render(w, r, http.StatusBadRequest, "physician.html", &view{Title: "Find a patient", Error: msg, Data: code})
 	return nil

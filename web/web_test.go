@@ -546,7 +546,7 @@ func TestPhysicianPages(t *testing.T) {
 	}{
 		{codeMari, 303, "/physician/patients/" + url.PathEscape(e.svc.pseudonym(codeMari)), ""},
 		{"EE" + codeJaan, 303, "/physician/patients/" + url.PathEscape(e.svc.pseudonym(codeJaan)), ""},
-		{"49403136515", 400, "", "No patient with this personal code is in the biobank."},
+		{"49403136515", 400, "", "No patient with this personal code has data in geneguard."},
 		{"4940313651", 400, "", "That is not a valid Estonian personal code"},
 	}
 	for _, tc := range cases {
