@@ -28,7 +28,9 @@ func RequestMetaFrom(ctx context.Context) reqmeta.Meta { return reqmeta.From(ctx
 // has the id), access log (so it sees the status recovery writes), panic
 // recovery, security headers, cross-origin protection.
 func (s *server) middleware(h http.Handler) http.Handler {
-	h = http.NewCrossOriginProtection().Handler(h)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	h = cop.Handler(h)
 	h = securityHeaders(h)
 	h = s.recoverPanics(h)
 	h = s.logRequests(h)
@@ -216,3 +218,14 @@ func (s *server) api(h apiHandler) http.HandlerFunc {
 
 func isAPI(r *http.Request) bool    { return strings.HasPrefix(r.URL.Path, "/api/") }
 func isStatic(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/static/") }
+
+// crossOriginDenied answers a write from another site (the browser's
+// Sec-Fetch-Site or Origin says so) in the same shape as every other error.
+func (s *server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
+	err := &platform.Error{Code: platform.CodeForbidden, Message: "Requests from other sites are not accepted."}
+	if isAPI(r) {
+		writeJSONError(w, toPublic(err))
+		return
+	}
+	s.renderError(w, r, err)
+}

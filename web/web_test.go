@@ -261,9 +261,17 @@ func TestCrossOriginAPIWrite(t *testing.T) {
 	c.login("EE" + codeMari)
 	person := e.svc.pseudonym(codeMari)
 	hdr := http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}
-	r := c.do("POST", "/api/v1/persons/"+person+"/consents/pgx-cyp2c19", "application/json", strings.NewReader(`{"action":"grant"}`), hdr)
-	if r.status != http.StatusForbidden {
-		t.Errorf("cross-site API POST = %d, want 403", r.status)
+	var got struct{ Error web.APIError }
+	mustJSON(t, c.do("POST", "/api/v1/persons/"+person+"/consents/pgx-cyp2c19", "application/json", strings.NewReader(`{"action":"grant"}`), hdr), 403, &got)
+	if got.Error.Code != platform.CodeForbidden {
+		t.Errorf("cross-site API POST: %+v", got.Error)
+	}
+	// A cross-site form post with a valid token is refused too: the token
+	// could have leaked, the browser's word on the origin cannot.
+	r := c.do("POST", "/patient/consents/pgx-cyp2c19", "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"csrf": {c.csrf("/patient")}, "action": {"grant"}}.Encode()), hdr)
+	if r.status != http.StatusForbidden || !strings.Contains(r.body, "Requests from other sites are not accepted.") {
+		t.Errorf("cross-site form POST = %d", r.status)
 	}
 	r = c.do("POST", "/api/v1/persons/"+person+"/consents/pgx-cyp2c19", "text/plain", strings.NewReader(`{"action":"grant"}`), nil)
 	if r.status != http.StatusBadRequest {
