@@ -255,27 +255,33 @@ func (r *fastReader) decode(format, samples []byte, nAlt int) error {
 // leaving the general parser to report or handle anything else.
 func (r *fastReader) strided(s []byte, nAlt int) bool {
 	gts := r.m.gts
+	lim := int16(nAlt)
 	for i := range gts {
-		p := 4 * i
-		a, sep, b := s[p], s[p+1], s[p+2]
-		if (sep != '/' && sep != '|') || (p+3 < len(s) && s[p+3] != '\t') {
+		x := s[4*i : 4*i+3 : 4*i+3]
+		ai, bi := alleleCode[x[0]], alleleCode[x[2]]
+		if ai > lim || bi > lim || (x[1] != '/' && x[1] != '|') {
 			return false
 		}
-		ai, bi := int16(a)-'0', int16(b)-'0'
-		if a == '.' {
-			ai = -1
-		} else if ai < 0 || ai > int16(nAlt) {
-			return false
-		}
-		if b == '.' {
-			bi = -1
-		} else if bi < 0 || bi > int16(nAlt) {
+		if 4*i+3 < len(s) && s[4*i+3] != '\t' {
 			return false
 		}
 		gts[i] = gt{ai, bi}
 	}
 	return true
 }
+
+// alleleCode maps a one-character allele to its index: '0'..'9', '.' is
+// missing (-1), anything else is out of range (127).
+var alleleCode = func() (t [256]int16) {
+	for i := range t {
+		t[i] = 127
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = int16(c - '0')
+	}
+	t['.'] = -1
+	return t
+}()
 
 // subfield returns the idx-th ':'-separated field, or nil.
 func subfield(s []byte, idx int) []byte {

@@ -408,6 +408,10 @@ func hasFormat(rec *vcf.Record, key string) bool {
 
 // add adds one matched variant's contribution for every sample.
 func (m *matcher) add(st *scoreState, v *Variant, effect int) {
+	if !m.useDS {
+		m.addGT(st, v, effect)
+		return
+	}
 	e := int16(effect)
 	for i, g := range m.gts {
 		d, called, ok := 0.0, 0, false
@@ -443,6 +447,58 @@ func (m *matcher) add(st *scoreState, v *Variant, effect int) {
 		st.alleles[i] += int32(called)
 		st.sum[i] += v.Weight * transform(v.Effect, d)
 	}
+}
+
+// addGT is add for hard calls, the inner loop of scoring a biobank: each
+// call is reduced to a code, and the code's contribution is looked up in
+// tables made once per variant. It gives bit-for-bit the sums of the
+// general loop, which adds the same products in the same order.
+func (m *matcher) addGT(st *scoreState, v *Variant, effect int) {
+	const (
+		miss  = 3 // codes 0..2: diploid dosage; 3: missing; 4..5: haploid dosage
+		hap0  = 4
+		codes = 6
+	)
+	var val [codes]float64
+	var cnt, nmiss, nimp [codes]int32
+	for d := 0; d <= 2; d++ {
+		val[d] = v.Weight * transform(v.Effect, float64(d))
+		cnt[d] = 2
+	}
+	for d := 0; d <= 1; d++ {
+		val[hap0+d] = v.Weight * transform(v.Effect, float64(d))
+		cnt[hap0+d] = 1
+	}
+	nmiss[miss] = 1
+	if m.pol.Missing == MissingFreq {
+		val[miss] = v.Weight * expected(v.Effect, v.Freq)
+		nimp[miss] = 1
+	}
+	e := int16(effect)
+	sum, alleles, missing, imputed := st.sum[:len(m.gts)], st.alleles[:len(m.gts)], st.missing[:len(m.gts)], st.imputed[:len(m.gts)]
+	for i, g := range m.gts {
+		var c uint8
+		switch {
+		case g.a < 0 || g.b == -1:
+			c = miss
+		case g.b == haploid:
+			c = hap0 + b2u(g.a == e)
+		default:
+			c = b2u(g.a == e) + b2u(g.b == e)
+		}
+		c %= codes
+		sum[i] += val[c]
+		alleles[i] += cnt[c]
+		missing[i] += nmiss[c]
+		imputed[i] += nimp[c]
+	}
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func b2f(b bool) float64 {
