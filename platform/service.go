@@ -42,8 +42,18 @@ func audit(ctx context.Context, tx Tx, p identity.Principal, person, action, obj
 	if m.XRoadUserID != "" {
 		details["xroad_user"] = m.XRoadUserID
 	}
-	_, err := tx.Audit(AuditEntry{Actor: p.Subject, Role: string(p.Role), Person: person, Action: action, Object: object, Purpose: purpose, RequestID: m.RequestID}, details)
+	_, err := tx.Audit(AuditEntry{Actor: actorID(p), Role: string(p.Role), Person: person, Action: action, Object: object, Purpose: purpose, RequestID: m.RequestID}, details)
 	return err
+}
+
+// actorID is how a principal is named in stored records: a patient by
+// pseudonym, because the personal code must never be stored; staff and
+// systems by their account.
+func actorID(p identity.Principal) string {
+	if p.Role == identity.RolePatient && p.Person != "" {
+		return p.Person
+	}
+	return p.Subject
 }
 
 // SignIn turns an authenticated subject into a principal. For a patient,
@@ -172,7 +182,7 @@ func (s *Service) GrantConsent(ctx context.Context, p identity.Principal, person
 		if consent.Granted(h) {
 			return nil // already in force: nothing changes, nothing to audit
 		}
-		if err := tx.AppendConsent(consent.Event{Person: person, Algorithm: algorithmID, Action: consent.Grant, Actor: p.Subject, Channel: channel}); err != nil {
+		if err := tx.AppendConsent(consent.Event{Person: person, Algorithm: algorithmID, Action: consent.Grant, Actor: actorID(p), Channel: channel}); err != nil {
 			return err
 		}
 		if err := audit(ctx, tx, p, person, "consent.grant", algorithmID, "consent", map[string]string{"channel": channel}); err != nil {
@@ -206,7 +216,7 @@ func (s *Service) WithdrawConsent(ctx context.Context, p identity.Principal, per
 		if !consent.Granted(h) {
 			return nil
 		}
-		if err := tx.AppendConsent(consent.Event{Person: person, Algorithm: algorithmID, Action: consent.Withdraw, Actor: p.Subject, Channel: channel}); err != nil {
+		if err := tx.AppendConsent(consent.Event{Person: person, Algorithm: algorithmID, Action: consent.Withdraw, Actor: actorID(p), Channel: channel}); err != nil {
 			return err
 		}
 		n, err := tx.CancelJobs(person, algorithmID)
