@@ -406,7 +406,11 @@ func (t *tx) Enqueue(jobs []platform.ComputeJob) error {
 }
 
 func (t *tx) CancelJobs(person, algorithmID string) (int, error) {
-	rows, err := t.query(`SELECT id, args FROM river_job WHERE kind = 'compute' AND state IN ('available', 'scheduled', 'retryable', 'pending')`)
+	args := "args"
+	if t.s.dialect == SQLite {
+		args = "json(args)" // River keeps args as binary JSONB on SQLite
+	}
+	rows, err := t.query(`SELECT id, ` + args + ` FROM river_job WHERE kind = 'compute' AND state IN ('available', 'scheduled', 'retryable', 'pending')`)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: cancel jobs: %w", err)
 	}
@@ -419,7 +423,11 @@ func (t *tx) CancelJobs(person, algorithmID string) (int, error) {
 			return 0, fmt.Errorf("sqlstore: cancel jobs: %w", err)
 		}
 		var j platform.ComputeJob
-		if json.Unmarshal(args, &j) == nil && j.Person == person && j.AlgorithmID == algorithmID {
+		if err := json.Unmarshal(args, &j); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("sqlstore: cancel jobs: job %d args: %w", id, err)
+		}
+		if j.Person == person && j.AlgorithmID == algorithmID {
 			ids = append(ids, id)
 		}
 	}
