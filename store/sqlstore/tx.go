@@ -392,9 +392,17 @@ func (t *tx) Enqueue(jobs []platform.ComputeJob) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, len(jobs))
-	for i, j := range jobs {
-		params[i] = river.InsertManyParams{Args: computeArgs{j}}
+	// River refuses a batch that holds the same unique job twice (and
+	// PostgreSQL's ON CONFLICT cannot touch a row twice), so twins within
+	// the batch are dropped here as twins already waiting are by River.
+	params := make([]river.InsertManyParams, 0, len(jobs))
+	seen := make(map[platform.ComputeJob]bool, len(jobs))
+	for _, j := range jobs {
+		if seen[j] {
+			continue
+		}
+		seen[j] = true
+		params = append(params, river.InsertManyParams{Args: computeArgs{j}})
 	}
 	for start := 0; start < len(params); start += 1000 {
 		end := min(start+1000, len(params))
