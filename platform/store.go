@@ -31,6 +31,8 @@ var ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
 type Tx interface {
 	Now() time.Time
 
+	// UpsertPerson creates a person or updates the display name; an empty
+	// DisplayName (an ingest that carries no names) keeps the stored one.
 	UpsertPerson(p Person) error
 	Person(id string) (*Person, error)
 	Persons() ([]Person, error)

@@ -52,7 +52,7 @@ func (t *tx) insertID(q string, args ...any) (int64, error) {
 
 func (t *tx) UpsertPerson(p platform.Person) error {
 	_, err := t.exec(`INSERT INTO persons (id, birth_date, sex, display_name, created_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name`,
+		ON CONFLICT (id) DO UPDATE SET display_name = CASE WHEN excluded.display_name = '' THEN persons.display_name ELSE excluded.display_name END`,
 		p.ID, p.BirthDate.Format("2006-01-02"), p.Sex, p.DisplayName, t.now)
 	if err != nil {
 		return fmt.Errorf("sqlstore: upsert person: %w", err)
