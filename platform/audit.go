@@ -1,0 +1,209 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	// Aliased: this package already has a func named audit.
+	auditlog "github.com/geneguard/geneguard/audit"
+	"github.com/geneguard/geneguard/identity"
+)
+
+// AuditLog is what the [Auditor] needs from a store beyond [Tx.Audit]:
+// reading the stored log, signing checkpoints over it, and building proofs.
+// Implemented by *sqlstore.Store. Kept apart from Store/Tx because these
+// run outside any action's transaction.
+type AuditLog interface {
+	// HashSource gives the proof functions the stored leaf hashes; a store
+	// that also implements auditlog.NodeSource gets O(log n) proofs.
+	auditlog.HashSource
+	// AuditSize is the number of stored events (the next seq).
+	AuditSize(ctx context.Context) (uint64, error)
+	// SignCheckpoint signs a checkpoint over every stored event and stores
+	// it; it refuses (returning the stored latest note unchanged is not a
+	// refusal) when the stored log does not extend the last stored
+	// checkpoint, which v must open.
+	SignCheckpoint(ctx context.Context, signer *auditlog.Signer, v note.Verifier) ([]byte, error)
+	// Checkpoints returns the stored signed notes, smallest size first.
+	Checkpoints(ctx context.Context) ([][]byte, error)
+	// Receipt proves event seq against the latest checkpoint covering it.
+	Receipt(ctx context.Context, seq uint64, v note.Verifier) (auditlog.Receipt, error)
+	// VerifyAudit recomputes the tree from the stored events and checks
+	// every stored checkpoint (and the external ones) against it; see
+	// auditlog.Verify for the errors.
+	VerifyAudit(ctx context.Context, v note.Verifier, external ...[]byte) (AuditSummary, error)
+}
+
+// AuditSummary is what a successful verification saw.
+type AuditSummary struct {
+	Events      uint64              `json:"events"`      // stored events, all verified
+	Root        []byte              `json:"root"`        // RFC 6962 root of all Events
+	Checkpoints int                 `json:"checkpoints"` // stored checkpoints, all verified
+	Latest      auditlog.Checkpoint `json:"latest"`      // largest stored checkpoint (Size 0 when none)
+	External    int                 `json:"external"`    // external checkpoints checked consistent
+}
+
+// Unsigned is the number of events no checkpoint covers yet: their
+// deletion or alteration is undetectable until the next checkpoint.
+func (s AuditSummary) Unsigned() uint64 { return s.Events - s.Latest.Size }
+
+// Auditor is the audit log's use cases for the CLI and the web: sign a
+// checkpoint, verify the whole log, hand out receipts. It holds the log's
+// verifier key and, where this process may sign, the signer.
+type Auditor struct {
+	log      AuditLog
+	signer   *auditlog.Signer // nil: verify and receipts only
+	verifier note.Verifier
+	vkey     string
+}
+
+// NewAuditor returns an Auditor for log whose checkpoints verify under
+// vkey. signer may be nil; when set it must be vkey's private half.
+func NewAuditor(log AuditLog, vkey string, signer *auditlog.Signer) (*Auditor, error) {
+	v, err := auditlog.NewVerifier(vkey)
+	if err != nil {
+		return nil, err
+	}
+	if signer != nil && signer.Origin() != v.Name() {
+		return nil, fmt.Errorf("platform: auditor: signing key %q and verifier key %q name different logs", signer.Origin(), v.Name())
+	}
+	return &Auditor{log: log, signer: signer, verifier: v, vkey: vkey}, nil
+}
+
+// VerifierKey is the log's public key (a signed-note vkey) to publish to
+// patients and auditors; receipts verify offline under it.
+func (a *Auditor) VerifierKey() string { return a.vkey }
+
+// Verifier is the parsed [Auditor.VerifierKey].
+func (a *Auditor) Verifier() note.Verifier { return a.verifier }
+
+// ErrInconsistent is wrapped when the stored log does not extend a
+// checkpoint signed earlier: the log or its checkpoint table was rolled
+// back or rewritten.
+var ErrInconsistent = errors.New("stored audit log is inconsistent with an earlier checkpoint")
+
+// Checkpoint signs a checkpoint over every stored event and returns the
+// signed note and its contents. last, when not nil, is a checkpoint this
+// log signed earlier and that was kept outside the database (a witness's
+// copy, or the operator's state file): signing is refused unless the
+// stored log provably extends it, which catches a database restored to an
+// older state or rewritten together with its checkpoint table.
+func (a *Auditor) Checkpoint(ctx context.Context, last []byte) ([]byte, auditlog.Checkpoint, error) {
+	if a.signer == nil {
+		return nil, auditlog.Checkpoint{}, errors.New("platform: checkpoint: this process has no signing key")
+	}
+	if last != nil {
+		if err := a.consistentWith(ctx, last); err != nil {
+			return nil, auditlog.Checkpoint{}, fmt.Errorf("platform: checkpoint: refusing to sign: %w", err)
+		}
+	}
+	n, err := a.log.SignCheckpoint(ctx, a.signer, a.verifier)
+	if err != nil {
+		return nil, auditlog.Checkpoint{}, err
+	}
+	cp, err := auditlog.OpenCheckpoint(n, a.verifier)
+	if err != nil {
+		return nil, auditlog.Checkpoint{}, fmt.Errorf("platform: checkpoint: %w", err)
+	}
+	return n, cp, nil
+}
+
+// consistentWith checks that the latest stored checkpoint extends last
+// (with a consistency proof from the stored hashes, checked against both
+// signed roots, so altered hashes can only make it fail).
+func (a *Auditor) consistentWith(ctx context.Context, last []byte) error {
+	lc, err := auditlog.OpenCheckpoint(last, a.verifier)
+	if err != nil {
+		return fmt.Errorf("earlier checkpoint: %w", err)
+	}
+	notes, err := a.log.Checkpoints(ctx)
+	if err != nil {
+		return err
+	}
+	if len(notes) == 0 {
+		if lc.Size == 0 {
+			return nil
+		}
+		return fmt.Errorf("%w: no checkpoint is stored, but one of size %d was signed", ErrInconsistent, lc.Size)
+	}
+	cur, err := auditlog.OpenCheckpoint(notes[len(notes)-1], a.verifier)
+	if err != nil {
+		return fmt.Errorf("latest stored checkpoint: %w", err)
+	}
+	switch {
+	case cur.Size < lc.Size:
+		return fmt.Errorf("%w: stored checkpoints end at size %d, but one of size %d was signed", ErrInconsistent, cur.Size, lc.Size)
+	case cur.Size == lc.Size:
+		if !bytes.Equal(cur.Root, lc.Root) {
+			return fmt.Errorf("%w: two different roots signed for size %d", ErrInconsistent, lc.Size)
+		}
+		return nil
+	case lc.Size == 0:
+		return nil
+	}
+	p, err := auditlog.ConsistencyProof(ctx, a.log, lc.Size, cur.Size)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInconsistent, err)
+	}
+	if err := auditlog.VerifyConsistency(lc.Size, cur.Size, p, lc.Root, cur.Root); err != nil {
+		return fmt.Errorf("%w: %w", ErrInconsistent, err)
+	}
+	return nil
+}
+
+// Verify audits the whole stored log (see [AuditLog.VerifyAudit]); external
+// checkpoints (e.g. one a patient or witness kept) must be consistent with
+// it too. Errors: *auditlog.TamperError naming the first bad index,
+// *auditlog.CheckpointError for a stored checkpoint that does not open.
+func (a *Auditor) Verify(ctx context.Context, external ...[]byte) (AuditSummary, error) {
+	return a.log.VerifyAudit(ctx, a.verifier, external...)
+}
+
+// Receipt returns an offline-verifiable receipt for event seq, for the
+// person the event is about (their access-log page) or the governance
+// board and operators. An event no checkpoint covers yet is CodeNotFound
+// with a message saying so; it gets a receipt after the next checkpoint.
+func (a *Auditor) Receipt(ctx context.Context, p identity.Principal, seq uint64) (auditlog.Receipt, error) {
+	if p.Role != identity.RolePatient && p.Role != identity.RoleGovernance && p.Role != identity.RoleOperator {
+		return auditlog.Receipt{}, &Error{Code: CodeForbidden, Message: "only the person and the governance board get access-log receipts"}
+	}
+	r, err := a.log.Receipt(ctx, seq, a.verifier)
+	if err != nil {
+		return auditlog.Receipt{}, err
+	}
+	if p.Role == identity.RolePatient {
+		e, err := auditlog.ParseCanonical(r.Event)
+		if err != nil {
+			return auditlog.Receipt{}, fmt.Errorf("platform: receipt %d: %w", seq, err)
+		}
+		if e.Person != p.Person {
+			// Same answer as a missing event: do not confirm that an
+			// event about someone else exists.
+			return auditlog.Receipt{}, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no event %d in your access log", seq), Err: ErrNotFound}
+		}
+	}
+	return r, nil
+}
+
+// RunCheckpoints signs a checkpoint every interval until ctx ends (for
+// `geneguard serve`). A failed signing is reported to onErr and retried at
+// the next tick; a refusal means tampering and must reach an operator.
+func (a *Auditor) RunCheckpoints(ctx context.Context, every time.Duration, onErr func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, _, err := a.Checkpoint(ctx, nil); err != nil && ctx.Err() == nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}
+}
