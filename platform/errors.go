@@ -26,12 +26,12 @@ type Error struct {
 	Err     error
 }
 
+// Error returns Message: it is written to be complete (callers put the
+// cause's text in it where the user needs it), so the cause is not
+// repeated. Err stays reachable through Unwrap for errors.Is and logs.
 func (e *Error) Error() string {
-	if e.Err != nil && e.Message == "" {
+	if e.Message == "" && e.Err != nil {
 		return e.Err.Error()
-	}
-	if e.Err != nil {
-		return e.Message + ": " + e.Err.Error()
 	}
 	return e.Message
 }

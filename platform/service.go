@@ -69,8 +69,18 @@ func (s *Service) SignIn(ctx context.Context, subject string, role identity.Role
 		p.Subject = "EE" + string(code)
 		p.Person = s.pseudo.Pseudonym(code)
 		err = s.store.InTx(ctx, func(tx Tx) error {
-			if person, err := tx.Person(p.Person); err == nil {
+			person, err := tx.Person(p.Person)
+			switch {
+			case err == nil:
 				p.Name = person.DisplayName
+			case IsNotFound(err):
+				// A citizen may opt in before any genotype arrives; the
+				// record holds only what the code itself says.
+				if err := tx.UpsertPerson(Person{ID: p.Person, BirthDate: code.BirthDate(), Sex: code.Sex()}); err != nil {
+					return err
+				}
+			default:
+				return err
 			}
 			return audit(ctx, tx, p, p.Person, "login", "portal", "patient self-service", nil)
 		})

@@ -162,14 +162,17 @@ func (r *Runner) Compute(ctx context.Context, job platform.ComputeJob) (Outcome,
 		if err != nil {
 			return err
 		}
+		details := map[string]string{"version_hash": v.Hash, "input_fingerprint": fp, "result": strconv.FormatInt(res.ID, 10), "dataset": strconv.FormatInt(ds.ID, 10), "worker": r.Worker, "duration_ms": strconv.FormatInt(res.DurationMS, 10), "outcome": "new-result"}
 		if !inserted {
+			// Same version, same input: the stored result stands. The run
+			// still happened and is recorded, so usage counts are true.
 			outcome = OutcomeExisting
-			return nil
+			details["outcome"] = "unchanged"
 		}
 		_, err = tx.Audit(platform.AuditEntry{
 			Actor: identity.System.Subject, Role: string(identity.RoleSystem), Person: job.Person,
 			Action: "run", Object: v.Manifest.ID + "@" + v.Manifest.Version, Purpose: string(job.Trigger),
-		}, map[string]string{"version_hash": v.Hash, "input_fingerprint": fp, "result": strconv.FormatInt(res.ID, 10), "dataset": strconv.FormatInt(ds.ID, 10), "worker": r.Worker, "duration_ms": strconv.FormatInt(res.DurationMS, 10)})
+		}, details)
 		return err
 	})
 	return outcome, err

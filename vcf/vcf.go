@@ -11,6 +11,7 @@ package vcf
 
 import (
 	"bufio"
+	"bytes"
 
 	"compress/gzip"
 	"errors"
@@ -116,12 +117,46 @@ func Open(path string) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vcf: %w", err)
 	}
+	if err := checkBGZFEnd(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	r, err := newReader(f, f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
+}
+
+// bgzfEOF is the empty block that ends every BGZF file (SAM/BAM spec §4.1.2).
+var bgzfEOF = []byte{0x1f, 0x8b, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x42, 0x43, 0x02, 0x00, 0x1b, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}
+
+// checkBGZFEnd rejects a BGZF file without its end-of-file block. A BGZF
+// file cut between blocks is otherwise a valid, shorter gzip stream, and a
+// copy that stopped early would be read as a smaller cohort without any
+// error. Plain gzip has no such marker and is not checked.
+func checkBGZFEnd(f *os.File) error {
+	head := make([]byte, 16)
+	n, _ := f.ReadAt(head, 0)
+	if n < 16 || head[0] != 0x1f || head[1] != 0x8b || head[3]&0x04 == 0 || head[12] != 'B' || head[13] != 'C' {
+		return nil // not BGZF
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return &Error{Msg: "stat: " + err.Error()}
+	}
+	tail := make([]byte, len(bgzfEOF))
+	if st.Size() < int64(len(tail)) {
+		return &Error{Msg: "truncated BGZF file"}
+	}
+	if _, err := f.ReadAt(tail, st.Size()-int64(len(tail))); err != nil {
+		return &Error{Msg: "reading BGZF end: " + err.Error()}
+	}
+	if !bytes.Equal(tail, bgzfEOF) {
+		return &Error{Msg: "truncated BGZF file: the end-of-file block is missing (was the copy cut short?)"}
+	}
+	return nil
 }
 
 // NewReader reads a VCF from r, plain or gzip-compressed.

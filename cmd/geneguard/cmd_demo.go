@@ -24,7 +24,7 @@ func init() {
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "Starts the platform on an embedded SQLite database: registers the built-in algorithms,\ncreates a synthetic cohort with genotypes, gives some persons consent, computes through\nthe job queue with progress, and serves the web UI and JSON API. Safe to run again:\nwhat is already there is kept.", stderr)
-	data := fs.String("data", "geneguard-demo", "data directory (SQLite database, genotype store, keys)")
+	data := fs.String("data", "geneguard-data", "data directory (SQLite database, genotype store, keys)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address for the web UI and JSON API")
 	n := fs.Int("persons", 48, "size of the synthetic cohort")
 	once := fs.Bool("once", false, "compute, print the results, and exit without serving")

@@ -67,6 +67,13 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	for _, s := range res.Scores {
+		if s.Matched == 0 && s.Total > 0 {
+			// A sum of zeros for everyone looks like a result and is not
+			// one; the usual cause is a build the headers did not reveal.
+			return fmt.Errorf("score %s: none of its %d variants matched the genotypes (genotype build %s, score build %s): check that both are on the same genome build and chromosome naming", s.ID, s.Total, orUnknown(res.Build), orUnknown(s.Build))
+		}
+	}
 
 	// Render everything before writing, so a failure leaves no partial table.
 	var out bytes.Buffer

@@ -27,10 +27,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dsn := fs.String("db", "", "database: SQLite file path or postgres:// URL (default DATA/geneguard.db)")
 	data := fs.String("data", "geneguard-data", "data directory: genotype store and keys")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	workers := fs.Int("workers", 2, "queue workers in this process (0: leave jobs to `geneguard worker`)")
+	workers := fs.Int("workers", 2, "queue workers in this process (0 leaves jobs to separate 'geneguard worker' processes)")
+	demoLogin := fs.Bool("demo-login", false, "enable the demo sign-in page, where anyone can sign in as any patient (evaluation only)")
 	verbose := fs.Bool("v", false, "verbose logging")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if !*demoLogin {
+		// Serving without real sign-in would let anyone read anyone's
+		// results; refuse rather than fall back to the demo page.
+		return fmt.Errorf("%w: no identity provider is configured (OIDC/TARA sign-in is not built yet); pass --demo-login to evaluate with the demo sign-in page, where anyone can sign in as any patient", errUsage)
 	}
 	a, err := openApp(ctx, *dsn, *data, newLogger(*verbose))
 	if err != nil {
