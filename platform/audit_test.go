@@ -1,0 +1,164 @@
+package platform_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/geneguard/geneguard/audit"
+	"github.com/geneguard/geneguard/demo"
+	"github.com/geneguard/geneguard/identity"
+	"github.com/geneguard/geneguard/internal/testenv"
+	"github.com/geneguard/geneguard/platform"
+)
+
+func newTestAuditor(t *testing.T, log platform.AuditLog) *platform.Auditor {
+	t.Helper()
+	skey, vkey, err := audit.GenerateKey("geneguard.test/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := audit.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := platform.NewAuditor(log, vkey, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestAuditorReceipts: the patient's access-log page gets a receipt for
+// each event about them once a checkpoint covers it; it verifies offline
+// with the published key; nobody gets a receipt for someone else's event.
+func TestAuditorReceipts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		w := testenv.NewWorld(t, b.DSN(t))
+		people := demo.Cohort(2)
+		w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+		alice, bob := w.SignIn(t, people[0].Code), w.SignIn(t, people[1].Code)
+		w.Grant(t, alice, demo.PGxAlgorithmID)
+		w.Drain(t)
+		a := newTestAuditor(t, w.Store)
+
+		trail, err := w.Service.AuditTrail(ctx, alice, alice.Person)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := trail[len(trail)-1].Seq
+		if _, err := a.Receipt(ctx, alice, last); platform.ErrorCode(err) != platform.CodeNotFound {
+			t.Errorf("receipt before any checkpoint: %v, want not_found", err)
+		}
+		if _, _, err := a.Checkpoint(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range trail {
+			r, err := a.Receipt(ctx, alice, e.Seq)
+			if err != nil {
+				t.Fatalf("receipt %d (%s): %v", e.Seq, e.Action, err)
+			}
+			if err := audit.VerifyReceipt(r, a.VerifierKey()); err != nil {
+				t.Errorf("receipt %d does not verify offline: %v", e.Seq, err)
+			}
+		}
+		bobTrail, err := w.Service.AuditTrail(ctx, bob, bob.Person)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bobSeq := bobTrail[0].Seq
+		if _, err := a.Receipt(ctx, alice, bobSeq); platform.ErrorCode(err) != platform.CodeNotFound {
+			t.Errorf("alice asking for bob's event: %v, want not_found", err)
+		}
+		if _, err := a.Receipt(ctx, identity.Principal{Subject: "dr-tamm", Role: identity.RolePhysician}, bobSeq); platform.ErrorCode(err) != platform.CodeForbidden {
+			t.Errorf("physician asking for a receipt: %v, want forbidden", err)
+		}
+		if _, err := a.Receipt(ctx, testenv.Governance, bobSeq); err != nil {
+			t.Errorf("governance receipt: %v", err)
+		}
+		sum, err := a.Verify(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Events == 0 || sum.Unsigned() != 0 || sum.Checkpoints != 1 {
+			t.Errorf("summary %+v", sum)
+		}
+	})
+}
+
+// TestAuditorRollback: a checkpoint kept outside the database (here the
+// operator's copy of the last one signed) exposes a database whose newest
+// checkpoint was removed and whose later events were rewritten, which the
+// stored data alone can no longer show.
+func TestAuditorRollback(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		w := testenv.NewWorld(t, b.DSN(t))
+		a := newTestAuditor(t, w.Store)
+		cp1, c1, err := a.Checkpoint(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		people := demo.Cohort(2)
+		w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+		w.SignIn(t, people[0].Code)
+		cp2, c2, err := a.Checkpoint(ctx, cp1)
+		if err != nil {
+			t.Fatalf("honest checkpoint refused: %v", err)
+		}
+		if _, _, err := a.Checkpoint(ctx, cp2); err != nil {
+			t.Fatalf("re-checkpoint with nothing new: %v", err)
+		}
+
+		// The DBA rewrites the ingest event (with a fresh leaf hash) and
+		// deletes the checkpoint that covered it.
+		seq := c2.Size - 2
+		var canon []byte
+		for r, err := range w.Store.AuditRows(ctx, seq, seq+1) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			canon = r.Canonical
+		}
+		edited := bytes.Replace(canon, []byte(`"ingest"`), []byte(`"export"`), 1)
+		if bytes.Equal(edited, canon) {
+			t.Fatalf("event %d is not the ingest: %s", seq, canon)
+		}
+		e, err := audit.ParseCanonical(edited)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := `UPDATE audit_events SET canonical = ?, leaf_hash = ?, action = 'export' WHERE seq = ?`
+		d := `DELETE FROM audit_checkpoints WHERE size = ?`
+		if w.Store.Dialect() == "postgres" {
+			q = `UPDATE audit_events SET canonical = $1, leaf_hash = $2, action = 'export' WHERE seq = $3`
+			d = `DELETE FROM audit_checkpoints WHERE size = $1`
+		}
+		if _, err := w.Store.DB().ExecContext(ctx, q, edited, audit.LeafHash(e), int64(seq)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Store.DB().ExecContext(ctx, d, int64(c2.Size)); err != nil {
+			t.Fatal(err)
+		}
+
+		if _, err := a.Verify(ctx); err != nil {
+			t.Logf("stored data alone: %v", err)
+		} else {
+			t.Log("stored data alone: verifies (the rewrite is after the last stored checkpoint)")
+		}
+		if _, _, err := a.Checkpoint(ctx, cp2); !errors.Is(err, platform.ErrInconsistent) {
+			t.Errorf("checkpoint after rollback: %v, want ErrInconsistent", err)
+		}
+		_, err = a.Verify(ctx, cp2)
+		var te *audit.TamperError
+		if !errors.As(err, &te) {
+			t.Fatalf("verify against the kept checkpoint: %v, want *audit.TamperError", err)
+		}
+		if te.Index != c1.Size {
+			// Only cp1 still matches, so the damage lies in [size1, size2).
+			t.Errorf("tamper index %d, want %d", te.Index, c1.Size)
+		}
+	})
+}
