@@ -322,8 +322,19 @@ func (t *tx) InsertResult(r *result.Result) (bool, error) {
 		return false, fmt.Errorf("sqlstore: insert result: %w", err)
 	}
 	r.CreatedAt = t.now
-	r.ID, err = t.insertID(`INSERT INTO results (person_id, algorithm_id, version_hash, input_fingerprint, dataset_id, trigger_kind, summary, category, output, created_at, duration_ms, worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	// A twin running concurrently (a job rescued while its first worker
+	// still runs) may insert between the check and here: on PostgreSQL the
+	// insert then waits for it and does nothing, and the twin's row is the
+	// result, as if the check had found it.
+	r.ID, err = t.insertID(`INSERT INTO results (person_id, algorithm_id, version_hash, input_fingerprint, dataset_id, trigger_kind, summary, category, output, created_at, duration_ms, worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (person_id, version_hash, input_fingerprint) DO NOTHING`,
 		r.Person, r.AlgorithmID, r.VersionHash, r.InputFingerprint, r.DatasetID, string(r.Trigger), r.Summary, r.Category, string(r.Output), t.now, r.DurationMS, r.Worker)
+	if err == sql.ErrNoRows {
+		if err := t.queryRow(`SELECT id FROM results WHERE person_id = ? AND version_hash = ? AND input_fingerprint = ?`, r.Person, r.VersionHash, r.InputFingerprint).Scan(&r.ID); err != nil {
+			return false, fmt.Errorf("sqlstore: insert result: %w", err)
+		}
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: insert result: %w", err)
 	}
