@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/geneguard/geneguard/audit"
+	"github.com/geneguard/geneguard/internal/testenv"
+	"github.com/geneguard/geneguard/platform"
+	"github.com/geneguard/geneguard/store/sqlstore"
+)
+
+// auditCLI runs `geneguard audit ...` and returns exit code, stdout, stderr.
+func auditCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), append([]string{"audit"}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// seedAudit appends n events through the store, one transaction each.
+func seedAudit(t *testing.T, dsn string, n int) {
+	t.Helper()
+	st := testenv.OpenStore(t, dsn)
+	for i := 0; i < n; i++ {
+		err := st.InTx(context.Background(), func(tx platform.Tx) error {
+			_, err := tx.Audit(platform.AuditEntry{Actor: "dr-tamm", Role: "physician", Person: fmt.Sprintf("P-%d", i%2), Action: "view", Object: "results", Purpose: "treatment"}, nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func tamperSQL(t *testing.T, dsn, q string, args ...any) {
+	t.Helper()
+	st := testenv.OpenStore(t, dsn)
+	if st.Dialect() == sqlstore.Postgres {
+		for i := 1; strings.Contains(q, "?"); i++ {
+			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+		}
+	}
+	if _, err := st.DB().ExecContext(context.Background(), q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func TestAuditCommand(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			data := t.TempDir()
+			dsn := b.DSN(t)
+			seedAudit(t, dsn, 6)
+
+			code, out, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", data)
+			if code != 0 {
+				t.Fatalf("checkpoint: exit %d: %s", code, errOut)
+			}
+			vkey, err := os.ReadFile(filepath.Join(data, auditVKeyFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, "verifier key: "+strings.TrimSpace(string(vkey))) || !strings.Contains(out, "6 events") {
+				t.Errorf("checkpoint output:\n%s", out)
+			}
+			if fi, err := os.Stat(filepath.Join(data, auditKeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("signing key file: %v %v", fi.Mode(), err)
+			}
+			seedAudit(t, dsn, 3)
+			if code, out, errOut = auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 0 || strings.Contains(out, "created") {
+				t.Fatalf("second checkpoint: exit %d: %s%s", code, out, errOut)
+			}
+
+			code, out, errOut = auditCLI(t, "verify", "--db", dsn, "--data", data)
+			if code != 0 {
+				t.Fatalf("verify: exit %d: %s", code, errOut)
+			}
+			if !strings.Contains(out, "audit log OK: 9 events, 2 checkpoints") {
+				t.Errorf("verify output:\n%s", out)
+			}
+
+			code, out, errOut = auditCLI(t, "receipt", "--db", dsn, "--data", data, "--seq", "4")
+			if code != 0 {
+				t.Fatalf("receipt: exit %d: %s", code, errOut)
+			}
+			var r audit.Receipt
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("receipt is not JSON: %v\n%s", err, out)
+			}
+			rfile := filepath.Join(t.TempDir(), "receipt.json")
+			if err := os.WriteFile(rfile, []byte(out), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// Offline: only the file and the published key.
+			for _, key := range []string{filepath.Join(data, auditVKeyFile), strings.TrimSpace(string(vkey))} {
+				code, out, errOut = auditCLI(t, "verify-receipt", "--file", rfile, "--key", key)
+				if code != 0 || !strings.HasPrefix(out, "receipt OK: event 4 (view results by dr-tamm") {
+					t.Errorf("verify-receipt --key %s: exit %d: %s%s", key, code, out, errOut)
+				}
+			}
+			forged := r
+			forged.Event = bytes.Replace(r.Event, []byte("dr-tamm"), []byte("dr-kask"), 1)
+			fb, _ := json.Marshal(forged)
+			ffile := filepath.Join(t.TempDir(), "forged.json")
+			os.WriteFile(ffile, fb, 0o644)
+			if code, _, errOut = auditCLI(t, "verify-receipt", "--file", ffile, "--key", string(vkey)); code != 1 || !strings.Contains(errOut, "receipt INVALID") {
+				t.Errorf("forged receipt: exit %d: %s", code, errOut)
+			}
+
+			// Tamper: delete an event; verify names it and exits 1.
+			tamperSQL(t, dsn, `DELETE FROM audit_events WHERE seq = 4`)
+			code, out, errOut = auditCLI(t, "verify", "--db", dsn, "--data", data)
+			if code != 1 || out != "" || !strings.Contains(errOut, "tampered at index 4") {
+				t.Errorf("verify after delete: exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+			if code, _, errOut = auditCLI(t, "receipt", "--db", dsn, "--data", data, "--seq", "4"); code != 1 {
+				t.Errorf("receipt for a deleted event: exit %d: %s", code, errOut)
+			}
+			// Signing looks only at events after the last checkpoint (it
+			// extends the signed tree, so it cannot sign a forked one);
+			// finding damage before that is verify's job, and it still does.
+			if code, _, errOut = auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 0 {
+				t.Errorf("checkpoint with nothing new: exit %d: %s", code, errOut)
+			}
+			if code, _, _ = auditCLI(t, "verify", "--db", dsn, "--data", data); code != 1 {
+				t.Errorf("verify after checkpoint: exit %d", code)
+			}
+			// The receipt handed out earlier still proves the event.
+			if code, _, errOut = auditCLI(t, "verify-receipt", "--file", rfile, "--key", string(vkey)); code != 0 {
+				t.Errorf("earlier receipt after tampering: exit %d: %s", code, errOut)
+			}
+		})
+	}
+}
+
+// TestAuditCommandExternalCheckpoint: verify --from-checkpoint and the
+// state file catch a rollback that the database alone hides.
+func TestAuditCommandExternalCheckpoint(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			data := t.TempDir()
+			dsn := b.DSN(t)
+			seedAudit(t, dsn, 4)
+			if code, _, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 0 {
+				t.Fatal(errOut)
+			}
+			seedAudit(t, dsn, 4)
+			if code, _, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 0 {
+				t.Fatal(errOut)
+			}
+			kept := filepath.Join(t.TempDir(), "witness.checkpoint")
+			cp, err := os.ReadFile(filepath.Join(data, auditStateFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(kept, cp, 0o644)
+			if code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data, "--from-checkpoint", kept); code != 0 || !strings.Contains(out, "consistent with "+kept) {
+				t.Fatalf("verify with an honest external checkpoint: exit %d: %s%s", code, out, errOut)
+			}
+
+			// Roll back: drop the newest checkpoint and the events it covered.
+			tamperSQL(t, dsn, `DELETE FROM audit_checkpoints WHERE size = 8`)
+			tamperSQL(t, dsn, `DELETE FROM audit_events WHERE seq >= 6`)
+			if code, _, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data, "--state", "-"); code != 0 {
+				t.Fatalf("the database alone should still verify: %s", errOut)
+			}
+			code, _, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data, "--state", "-", "--from-checkpoint", kept)
+			if code != 1 || !strings.Contains(errOut, "tampered at index 6") {
+				t.Errorf("verify --from-checkpoint after rollback: exit %d: %s", code, errOut)
+			}
+			if code, _, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data); code != 1 {
+				t.Errorf("verify with the state file after rollback: exit %d: %s", code, errOut)
+			}
+			if code, _, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 1 || !strings.Contains(errOut, "inconsistent") {
+				t.Errorf("checkpoint after rollback: exit %d: %s", code, errOut)
+			}
+		})
+	}
+}
+
+func TestAuditCommandUsage(t *testing.T) {
+	data := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "missing subcommand"},
+		{[]string{"rewrite"}, 2, "unknown subcommand"},
+		{[]string{"receipt", "--data", data}, 2, "--seq"},
+		{[]string{"verify-receipt", "--file", "x.json"}, 2, "--key"},
+		{[]string{"verify", "--data", data}, 1, "no audit signing key"},
+		{[]string{"verify-receipt", "--file", "x.json", "--key", "not-a-key"}, 1, ""},
+	} {
+		code, _, errOut := auditCLI(t, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("audit %v: exit %d (want %d): %s", c.args, code, c.code, errOut)
+		}
+	}
+}
+
+func TestVKeyFromSKey(t *testing.T) {
+	skey, vkey, err := audit.GenerateKey("geneguard.test/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := vkeyFromSKey(skey)
+	if err != nil || got != vkey {
+		t.Errorf("vkeyFromSKey = %q, %v; want %q", got, err, vkey)
+	}
+	if _, err := vkeyFromSKey(vkey); err == nil {
+		t.Error("a vkey was accepted as an skey")
+	}
+}
