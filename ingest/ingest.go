@@ -34,15 +34,21 @@ type Prepared struct {
 func Prepare(ctx context.Context, path, storeDir string, sampleMap map[string]string) (*Prepared, error) {
 	r, err := vcf.Open(path)
 	if err != nil {
+		var ve *vcf.Error
+		if errors.As(err, &ve) {
+			// The message already names the path.
+			return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%v; nothing was ingested", err), Err: err}
+		}
 		return nil, err
 	}
 	defer r.Close()
 	h := r.Header()
 	if len(h.Samples) == 0 {
-		return nil, fmt.Errorf("%s: the VCF has no sample columns", path)
+		return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s: the VCF has no sample columns; nothing was ingested", path)}
 	}
 	p := &Prepared{}
 	var bad []string
+	column := map[identity.PersonalCode]int{} // first column of each person
 	for i, s := range h.Samples {
 		code := s
 		if m, ok := sampleMap[s]; ok {
@@ -53,15 +59,21 @@ func Prepare(ctx context.Context, path, storeDir string, sampleMap map[string]st
 			bad = append(bad, fmt.Sprintf("column %d %q: %v", i+10, s, err))
 			continue
 		}
+		// Two columns for one person would leave it to chance which
+		// genotypes their results are computed from.
+		if j, dup := column[pc]; dup {
+			return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s: columns %d %q and %d %q are the same person (%s); keep one column per person; nothing was ingested", path, j+10, h.Samples[j], i+10, s, pc)}
+		}
+		column[pc] = i
 		p.Samples = append(p.Samples, platform.IngestSample{Index: i, SampleID: s, Code: pc})
 	}
-	if len(bad) > 0 {
+	if n := len(bad); n > 0 {
 		more := ""
-		if len(bad) > 5 {
-			more = fmt.Sprintf(" (and %d more)", len(bad)-5)
+		if n > 5 {
+			more = fmt.Sprintf(" (and %d more)", n-5)
 			bad = bad[:5]
 		}
-		return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s: %d sample(s) are not identified as persons: %s%s; give a --sample-map file (sample ID, personal code)", path, len(bad), strings.Join(bad, "; "), more)}
+		return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s: %d sample(s) are not identified as persons: %s%s; give a --sample-map file (sample ID, personal code)", path, n, strings.Join(bad, "; "), more)}
 	}
 	n := 0
 	for {
