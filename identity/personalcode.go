@@ -22,11 +22,12 @@ var ErrPersonalCode = errors.New("invalid personal code")
 // ID token's sub claim as "EE"+code; the platform stores only its pseudonym.
 type PersonalCode string
 
-// ParsePersonalCode validates s: eleven digits, a century-and-sex digit 1–6,
+// ParsePersonalCode validates s (spaces and dashes ignored): eleven digits, a century-and-sex digit 1–6,
 // a real calendar date, and the check digit by the two-pass mod-11 rule.
 // An "EE" prefix (TARA's sub claim) is accepted and removed.
 func ParsePersonalCode(s string) (PersonalCode, error) {
-	s = strings.TrimSpace(s)
+	// People paste codes grouped with spaces or dashes; those carry no digits.
+	s = strings.NewReplacer(" ", "", "-", "", "\u00a0", "").Replace(strings.TrimSpace(s))
 	s = strings.TrimPrefix(strings.TrimPrefix(s, "EE"), "ee")
 	if len(s) != 11 {
 		return "", fmt.Errorf("%w: %q has %d characters, want 11 digits", ErrPersonalCode, s, len(s))

@@ -20,6 +20,7 @@ func TestParsePersonalCode(t *testing.T) {
 	}{
 		{"37605030299", true, ""},   // check digit by the first pass
 		{"EE37605030299", true, ""}, // TARA sub form
+		{"376 0503 0299", true, ""}, // pasted with grouping
 		{"37605030298", false, "check digit 8, want 9"},
 		{"3760503029", false, "want 11 digits"},
 		{"3760503029x", false, "non-digit"},
