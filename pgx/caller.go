@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/geneguard/geneguard/vcf"
 )
@@ -67,6 +69,8 @@ type Result struct {
 	DataVersion string        `json:"dataVersion"`
 	Build       string        `json:"build,omitempty"`
 	Samples     []SampleCalls `json:"samples"`
+	// Warnings are about the file as a whole.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Caller calls diplotypes with one set of definitions and options; it is
@@ -182,79 +186,135 @@ func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
 
 // CallVCF reads every record of r and calls genes (all defined genes when
 // empty) for every sample, in header order. Only definition positions are
-// kept, so memory grows with samples × positions of interest, not with the
-// file. It fails on the first malformed record and on a build mismatch,
-// returning no partial result.
+// kept, three bytes per sample and position, so memory grows with samples ×
+// positions of interest, not with the file. Samples are then called in
+// parallel on every CPU; samples whose genotypes at a gene's positions are
+// identical share one computation (biobank cohorts repeat the common
+// diplotypes many times over). It fails on the first malformed record and on
+// a build mismatch, returning no partial result.
 func (c *Caller) CallVCF(ctx context.Context, r *vcf.Reader, genes []string) (*Result, error) {
 	gs, err := c.genes(genes)
 	if err != nil {
 		return nil, err
 	}
-	h := r.Header()
-	if err := c.checkBuild(h.Build); err != nil {
+	if err := c.checkBuild(r.Header().Build); err != nil {
 		return nil, err
 	}
-	want := map[Locus]string{} // locus -> definition REF
+	want := map[Locus]*Variant{}
 	for _, g := range gs {
-		def := c.defs.Genes[g]
-		ch := vcf.NormalizeChrom(def.Chromosome)
-		for _, v := range def.Variants {
-			want[Locus{ch, v.Position}] = v.Ref
-		}
+		addPositions(want, c.defs.Genes[g])
 	}
-	samples := make([]*Sample, len(h.Samples))
-	for i, id := range h.Samples {
-		samples[i] = NewSample(id)
+	t, err := readTable(ctx, r, want)
+	if err != nil {
+		return nil, err
 	}
-	seen := map[Locus]int{}
-	for n := 0; ; n++ {
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("pgx: call VCF: %w", err)
-			}
-		}
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("pgx: call VCF: %w", err)
-		}
-		loc := Locus{vcf.NormalizeChrom(rec.Chrom), int64(rec.Pos)}
-		if _, ok := want[loc]; !ok {
-			continue
-		}
-		seen[loc]++
-		if seen[loc] == 2 {
-			// A split multi-allelic site: the records cannot be merged
-			// safely (each says 0 for the other's ALT), so the position is
-			// treated as missing, never as reference.
-			for _, s := range samples {
-				delete(s.Calls, loc)
-				s.Warnings = append(s.Warnings, fmt.Sprintf("%s appears on several VCF lines (split multi-allelic site?); position ignored — join with bcftools norm -m+", loc))
-			}
-			continue
-		}
-		if seen[loc] > 2 {
-			continue
-		}
-		for i, s := range samples {
-			call, err := callFromRecord(rec, i)
-			if err != nil {
-				return nil, err
-			}
-			s.Calls[loc] = call
-		}
+	res := &Result{DataVersion: c.version, Build: t.build, Warnings: t.warnings, Samples: make([]SampleCalls, len(t.samples))}
+	plans := make([]genePlan, len(gs))
+	for k, g := range gs {
+		plans[k] = c.plan(t, c.defs.Genes[g])
 	}
-	res := &Result{DataVersion: c.version, Build: h.Build}
-	for _, s := range samples {
-		calls, err := c.CallSample(s, gs)
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(t.samples)/16))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cache := make([]map[string]GeneCall, len(plans))
+			for k := range cache {
+				cache[k] = map[string]GeneCall{}
+			}
+			key := make([]byte, 0, 256)
+			const batch = 64
+			for {
+				if err := ctx.Err(); err != nil {
+					errs[w] = fmt.Errorf("pgx: call VCF: %w", err)
+					return
+				}
+				lo := int(next.Add(batch)) - batch
+				if lo >= len(t.samples) {
+					return
+				}
+				for i := lo; i < min(lo+batch, len(t.samples)); i++ {
+					calls := make([]GeneCall, len(plans))
+					for k := range plans {
+						p := &plans[k]
+						var ok bool
+						key, ok = p.key(t, i, key[:0])
+						if ok {
+							if gc, hit := cache[k][string(key)]; hit {
+								calls[k] = gc
+								continue
+							}
+						}
+						calls[k] = c.callGene(p.def, t.sample(i, p.loci))
+						if ok {
+							cache[k][string(key)] = calls[k]
+						}
+					}
+					res.Samples[i] = SampleCalls{Sample: t.samples[i], Calls: calls}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		res.Samples = append(res.Samples, SampleCalls{Sample: s.ID, Calls: calls})
 	}
 	return res, nil
+}
+
+// genePlan is what CallVCF needs to call one gene: its loci and the columns
+// read for them.
+type genePlan struct {
+	def  *GeneDefinition
+	loci []Locus
+	cols []*column // parallel to loci; nil when the VCF lacks the position
+	// noted lists the per-sample notes at the gene's positions: samples
+	// with notes are not shared with others.
+	noted []map[int][]string
+}
+
+func (c *Caller) plan(t *table, def *GeneDefinition) genePlan {
+	p := genePlan{def: def}
+	ch := vcf.NormalizeChrom(def.Chromosome)
+	for _, v := range def.Variants {
+		l := Locus{ch, v.Position}
+		p.loci = append(p.loci, l)
+		p.cols = append(p.cols, t.cols[l])
+		if m := t.sampleNotes[l]; m != nil {
+			p.noted = append(p.noted, m)
+		}
+	}
+	return p
+}
+
+// key appends to b the encoding of sample i's genotypes at the gene's
+// positions; ok is false when the sample has notes of its own there.
+func (p *genePlan) key(t *table, i int, b []byte) ([]byte, bool) {
+	for _, m := range p.noted {
+		if len(m[i]) > 0 {
+			return b, false
+		}
+	}
+	for _, col := range p.cols {
+		if col == nil {
+			b = append(b, 0xfe, 0xfe, 0xfe) // no allele index is -2
+			continue
+		}
+		g := col.gts[i]
+		b = append(b, byte(g.a), byte(g.b), g.flags)
+		if col.ps != nil {
+			if ps, ok := col.ps[i]; ok {
+				b = append(b, ps...)
+				b = append(b, 0)
+			}
+		}
+	}
+	return b, true
 }
 
 // checkBuild refuses a VCF whose header names another build than the

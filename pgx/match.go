@@ -110,10 +110,12 @@ func prepare(def *GeneDefinition, ex *Exemption, s *Sample) *geneData {
 		if ignored[v.Position] {
 			continue
 		}
-		c, ok := s.Calls[Locus{chrom, v.Position}]
+		loc := Locus{chrom, v.Position}
+		c, ok := s.Calls[loc]
 		if c.Note != "" {
 			gd.warnings = append(gd.warnings, c.Note)
 		}
+		gd.warnings = append(gd.warnings, s.notes[loc]...)
 		if !ok || allMissing(c.Alleles) {
 			gd.missing = append(gd.missing, v.Label())
 			continue

@@ -2,7 +2,6 @@ package pgx
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/geneguard/geneguard/vcf"
 )
@@ -41,8 +40,56 @@ type Call struct {
 type Sample struct {
 	ID    string         `json:"id"`
 	Calls map[Locus]Call `json:"-"`
-	// Warnings are reader-level notes about this sample's data.
+	// Warnings are notes about this sample's data that no one position
+	// explains; they are reported with every gene.
 	Warnings []string `json:"warnings,omitempty"`
+	// notes are the reader's notes per position (discarded genotypes,
+	// partial calls, preprocessor filters...), reported with the gene that
+	// defines the position.
+	notes map[Locus][]string
+}
+
+// PositionNotes returns what the reader noted about this sample at l.
+func (s *Sample) PositionNotes(l Locus) []string { return s.notes[l] }
+
+// NotedPositions returns the positions with notes, in no order.
+func (s *Sample) NotedPositions() []Locus {
+	out := make([]Locus, 0, len(s.notes))
+	for l := range s.notes {
+		out = append(out, l)
+	}
+	return out
+}
+
+// Note records a note about this sample at chrom:pos.
+func (s *Sample) Note(chrom string, pos int64, msg string) {
+	if s.notes == nil {
+		s.notes = map[Locus][]string{}
+	}
+	l := Locus{vcf.NormalizeChrom(chrom), pos}
+	s.notes[l] = append(s.notes[l], msg)
+}
+
+// EffectivelyPhased reports whether the sample's calls at loci leave only
+// one way to assign alleles to strands: every heterozygous call is phased in
+// one block, or there is at most one heterozygous call that is not. Loci
+// without a call are skipped.
+func (s *Sample) EffectivelyPhased(loci []Locus) bool {
+	units := map[string]bool{}
+	free := 0
+	for _, l := range loci {
+		c, ok := s.Calls[l]
+		if !ok || len(c.Alleles) < 2 || c.Alleles[0] == c.Alleles[1] {
+			continue
+		}
+		switch {
+		case c.Phased:
+			units["ps:"+c.PhaseSet] = true
+		default:
+			free++
+		}
+	}
+	return free+len(units) <= 1
 }
 
 // NewSample returns an empty sample.
@@ -55,34 +102,3 @@ func (s *Sample) Set(chrom string, pos int64, c Call) {
 	s.Calls[Locus{vcf.NormalizeChrom(chrom), pos}] = c
 }
 
-// callFromRecord converts sample i of rec into a Call.
-func callFromRecord(rec *vcf.Record, i int) (Call, error) {
-	g, err := rec.Genotype(i)
-	if err != nil {
-		return Call{}, fmt.Errorf("pgx: %w", err)
-	}
-	all := rec.Alleles()
-	c := Call{Ref: rec.Ref, Phased: g.Phased && len(g.Alleles) > 1, Alleles: make([]string, len(g.Alleles))}
-	for k, a := range g.Alleles {
-		if a >= 0 && a < len(all) {
-			c.Alleles[k] = all[a]
-		}
-	}
-	if c.Phased {
-		if ps, ok := rec.SampleField(i, "PS"); ok {
-			c.PhaseSet = ps
-		}
-	}
-	if len(g.Alleles) == 2 && g.Alleles[0] >= 0 && g.Alleles[1] >= 0 && g.Alleles[0] != g.Alleles[1] {
-		if ad, ok := rec.SampleField(i, "AD"); ok {
-			depths := strings.Split(ad, ",")
-			if len(depths) == len(all) && (depths[g.Alleles[0]] == "0" || depths[g.Alleles[1]] == "0") {
-				// PharmCAT discards a heterozygous call whose read depths
-				// show only one of the two alleles: the GT is not trusted.
-				c.Note = fmt.Sprintf("%s:%d: heterozygous GT but AD %s supports one allele; genotype discarded", rec.Chrom, rec.Pos, ad)
-				c.Alleles = make([]string, len(g.Alleles))
-			}
-		}
-	}
-	return c, nil
-}
