@@ -1,0 +1,237 @@
+// Package auditbench measures the audit log on a real database: sustained
+// appends (each in its own transaction, as platform actions do) while a
+// checkpoint is signed periodically, and receipt / inclusion-proof
+// generation as the log grows. SQLite always; PostgreSQL when
+// GENEGUARD_TEST_POSTGRES is set. run.sh runs it on PostgreSQL and projects
+// the proof cost to 10 million events.
+//
+// Knobs (environment):
+//
+//	GENEGUARD_AUDIT_BENCH_SIZES       log sizes for the proof benchmark (default 1000,10000,100000)
+//	GENEGUARD_AUDIT_BENCH_LEAFONLY_MAX largest size for the leaves-only comparison (default 100000)
+//	GENEGUARD_AUDIT_BENCH_EVERY       checkpoint interval during the append benchmark (default 1s)
+//	GENEGUARD_AUDIT_BENCH_PARALLEL    appender goroutines per CPU (default 4)
+package auditbench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/geneguard/geneguard/audit"
+	"github.com/geneguard/geneguard/internal/testenv"
+	"github.com/geneguard/geneguard/platform"
+	"github.com/geneguard/geneguard/store/sqlstore"
+)
+
+type keys struct {
+	signer *audit.Signer
+	a      *platform.Auditor
+}
+
+func newKeys(b *testing.B, st *sqlstore.Store) keys {
+	skey, vkey, err := audit.GenerateKey("geneguard.bench/audit")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := audit.NewSigner(skey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := platform.NewAuditor(st, vkey, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return keys{signer: s, a: a}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkAppend: one event per transaction through tx.Audit, from
+// several goroutines, while a checkpoint is signed every interval. Reports
+// appends/s and the checkpoints signed; the log is verified at the end.
+func BenchmarkAppend(b *testing.B) {
+	every := time.Second
+	if d, err := time.ParseDuration(os.Getenv("GENEGUARD_AUDIT_BENCH_EVERY")); err == nil {
+		every = d
+	}
+	for _, be := range testenv.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			ctx := context.Background()
+			st := testenv.OpenStore(b, be.DSN(b))
+			k := newKeys(b, st)
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			var signed int
+			var signErr error
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t := time.NewTicker(every)
+				defer t.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-t.C:
+						if _, _, err := k.a.Checkpoint(ctx, nil); err != nil {
+							signErr = err
+							return
+						}
+						signed++
+					}
+				}
+			}()
+			b.SetParallelism(envInt("GENEGUARD_AUDIT_BENCH_PARALLEL", 4))
+			start := time.Now()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					i++
+					err := st.InTx(ctx, func(tx platform.Tx) error {
+						_, err := tx.Audit(platform.AuditEntry{
+							Actor: "dr-tamm", Role: "physician", Person: fmt.Sprintf("P-%d", i%1000),
+							Action: "view", Object: "results", Purpose: "treatment", RequestID: fmt.Sprintf("req-%d", i),
+						}, nil)
+						return err
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			elapsed := time.Since(start)
+			b.StopTimer()
+			close(stop)
+			wg.Wait()
+			if signErr != nil {
+				b.Fatal(signErr)
+			}
+			if _, _, err := k.a.Checkpoint(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+			sum, err := k.a.Verify(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if sum.Events != uint64(b.N) {
+				b.Fatalf("%d events stored, %d appended", sum.Events, b.N)
+			}
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "appends/s")
+			b.ReportMetric(float64(signed), "checkpoints")
+		})
+	}
+}
+
+// bulkLoad tops the log up to n events with direct multi-row inserts of
+// rows exactly as tx.Audit writes them (canonical bytes, leaf hash): the
+// proof cost depends only on what is stored, and this is much faster than
+// n transactions.
+func bulkLoad(b *testing.B, st *sqlstore.Store, n uint64) {
+	ctx := context.Background()
+	have, err := st.AuditSize(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const chunk = 1000
+	for have < n {
+		m := min(n-have, chunk)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO audit_events (seq, at, person_id, action, canonical, leaf_hash) VALUES `)
+		args := make([]any, 0, 6*m)
+		for i := uint64(0); i < m; i++ {
+			seq := have + i
+			e := audit.Event{Seq: seq, Time: t0.Add(time.Duration(seq) * time.Millisecond), Actor: "runner", Role: "system",
+				Person: fmt.Sprintf("P-%d", seq%100000), Action: "run", Object: "cyp2c19@1.0.0", Purpose: "consent"}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			p := len(args)
+			if st.Dialect() == sqlstore.Postgres {
+				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d)", p+1, p+2, p+3, p+4, p+5, p+6)
+			} else {
+				q.WriteString("(?, ?, ?, ?, ?, ?)")
+			}
+			args = append(args, int64(seq), e.Time, e.Person, e.Action, e.Canonical(), audit.LeafHash(e))
+		}
+		if _, err := st.DB().ExecContext(ctx, q.String(), args...); err != nil {
+			b.Fatal(err)
+		}
+		have += m
+	}
+}
+
+// BenchmarkReceipt: a receipt (event row, inclusion proof from stored
+// subtree hashes, self-check against the signed checkpoint) for a random
+// event, at growing log sizes; and, up to a smaller size, the inclusion
+// proof computed from every leaf hash for comparison. Reports the
+// incremental checkpoint time for each size step as sign-ms.
+func BenchmarkReceipt(b *testing.B) {
+	var sizes []uint64
+	for _, f := range strings.Split(os.Getenv("GENEGUARD_AUDIT_BENCH_SIZES"), ",") {
+		if n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64); err == nil && n > 0 {
+			sizes = append(sizes, n)
+		}
+	}
+	if len(sizes) == 0 {
+		sizes = []uint64{1000, 10000, 100000}
+	}
+	leafOnlyMax := uint64(envInt("GENEGUARD_AUDIT_BENCH_LEAFONLY_MAX", 100000))
+	for _, be := range testenv.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			ctx := context.Background()
+			st := testenv.OpenStore(b, be.DSN(b))
+			k := newKeys(b, st)
+			op := testenv.Governance
+			for _, size := range sizes {
+				bulkLoad(b, st, size)
+				t := time.Now()
+				if _, _, err := k.a.Checkpoint(ctx, nil); err != nil {
+					b.Fatal(err)
+				}
+				signMS := float64(time.Since(t).Microseconds()) / 1000
+				rng := rand.New(rand.NewPCG(1, size))
+				b.Run(fmt.Sprintf("nodes/size=%d", size), func(b *testing.B) {
+					for b.Loop() {
+						seq := rng.Uint64N(size)
+						if _, err := k.a.Receipt(ctx, op, seq); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(signMS, "sign-ms")
+				})
+				if size > leafOnlyMax {
+					continue
+				}
+				b.Run(fmt.Sprintf("leaves/size=%d", size), func(b *testing.B) {
+					for b.Loop() {
+						if _, err := audit.InclusionProof(ctx, leavesOnly{st}, rng.Uint64N(size), size); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// leavesOnly hides the store's stored subtree hashes.
+type leavesOnly struct{ s *sqlstore.Store }
+
+func (l leavesOnly) LeafHashes(ctx context.Context, from, to uint64) ([][]byte, error) {
+	return l.s.LeafHashes(ctx, from, to)
+}
