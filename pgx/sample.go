@@ -101,4 +101,3 @@ func NewSample(id string) *Sample {
 func (s *Sample) Set(chrom string, pos int64, c Call) {
 	s.Calls[Locus{vcf.NormalizeChrom(chrom), pos}] = c
 }
-
