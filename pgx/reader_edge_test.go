@@ -21,7 +21,9 @@ type readerCase struct {
 	check func(t *testing.T, d *pgx.VCFData, err error)
 }
 
-func loc(chrom string, pos int64) pgx.Locus { return pgx.Locus{Chrom: vcf.NormalizeChrom(chrom), Pos: pos} }
+func loc(chrom string, pos int64) pgx.Locus {
+	return pgx.Locus{Chrom: vcf.NormalizeChrom(chrom), Pos: pos}
+}
 
 func sampleNamed(t *testing.T, d *pgx.VCFData, name string) *pgx.Sample {
 	t.Helper()
