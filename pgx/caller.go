@@ -213,7 +213,10 @@ func (c *Caller) CallVCF(ctx context.Context, r *vcf.Reader, genes []string) (*R
 	for k, g := range gs {
 		plans[k] = c.plan(t, c.defs.Genes[g])
 	}
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(t.samples)/16))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(t.samples)))
+	// Batches small enough that every worker gets several, large enough
+	// that handing them out costs nothing.
+	batch := max(1, min(64, len(t.samples)/(4*workers)))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make([]error, workers)
@@ -226,13 +229,12 @@ func (c *Caller) CallVCF(ctx context.Context, r *vcf.Reader, genes []string) (*R
 				cache[k] = map[string]GeneCall{}
 			}
 			key := make([]byte, 0, 256)
-			const batch = 64
 			for {
 				if err := ctx.Err(); err != nil {
 					errs[w] = fmt.Errorf("pgx: call VCF: %w", err)
 					return
 				}
-				lo := int(next.Add(batch)) - batch
+				lo := int(next.Add(int64(batch))) - batch
 				if lo >= len(t.samples) {
 					return
 				}

@@ -96,11 +96,11 @@ func TestConformancePharmCAT(t *testing.T) {
 	t.Log(b.String())
 }
 
-func callFile(path string, defs *pgx.Definitions, opts pgx.Options) (*pgx.Result, error) {
+func callFile(path string, defs *pgx.Definitions, opts pgx.Options, genes ...string) (*pgx.Result, error) {
 	r, err := vcf.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	return pgx.NewCaller(defs, nil, opts).CallVCF(context.Background(), r, nil)
+	return pgx.NewCaller(defs, nil, opts).CallVCF(context.Background(), r, genes)
 }
