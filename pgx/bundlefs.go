@@ -12,7 +12,20 @@ import (
 // with a phenotype table, and guidance.json. An algorithm version stores
 // its bundle as these files, so the platform runs exactly the data that
 // governance approved; version is recorded with every call.
+//
+// It also accepts the CPIC/PharmCAT layout LoadBundle reads (definitions/,
+// phenotypes/, guidelines/ or the same files side by side); version is then
+// prefixed to the content-derived version.
 func LoadBundleFS(fsys fs.FS, version string) (*Bundle, error) {
+	if isImportedLayout(fsys) {
+		b, err := loadBundle(fsys, "bundle")
+		if err != nil {
+			return nil, err
+		}
+		v := version + " " + b.Definitions.Version
+		b.Definitions.Version, b.Phenotypes.Version, b.Guidance.Version = v, v, v
+		return b, nil
+	}
 	defs, err := loadDefinitionsFS(fsys, "bundle")
 	if err != nil {
 		return nil, err

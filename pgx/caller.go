@@ -28,6 +28,11 @@ type GeneCall struct {
 	// Phenotypes runs parallel to Diplotypes ("" where no table covers
 	// the gene).
 	Phenotypes []string `json:"phenotypes,omitempty"`
+	// ActivityScores runs parallel to Diplotypes for activity-score genes.
+	ActivityScores []string `json:"activityScores,omitempty"`
+	// LookupKeys runs parallel to Diplotypes: what guideline rows are
+	// keyed by (the phenotype, or the activity score).
+	LookupKeys []string `json:"lookupKeys,omitempty"`
 	// Phenotype is set when every diplotype gives the same phenotype;
 	// otherwise Ambiguous is true and Phenotypes must be shown.
 	Phenotype    string   `json:"phenotype,omitempty"`

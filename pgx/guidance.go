@@ -20,17 +20,31 @@ type Guideline struct {
 	Gene  string   `json:"gene"`
 	// OtherGene names a second gene the guideline keys on; the built-in
 	// rows are those for which it is normal or not tested.
-	OtherGene       string        `json:"otherGene,omitempty"`
+	OtherGene string `json:"otherGene,omitempty"`
+	// Genes lists every gene an imported guideline's rows key on; rows
+	// then carry a LookupKey per gene.
+	Genes           []string      `json:"genes,omitempty"`
 	Guideline       string        `json:"guideline"`
 	Source          string        `json:"source"`
+	Version         string        `json:"version,omitempty"`
 	Recommendations []GuidanceRow `json:"recommendations"`
 }
 
-// GuidanceRow is the recommendation for one phenotype.
+// GuidanceRow is the recommendation for one phenotype (built-in rows) or
+// one combination of lookup keys (imported rows).
 type GuidanceRow struct {
-	Phenotype string `json:"phenotype"`
-	Strength  string `json:"strength"` // "" when there is no recommendation
-	Text      string `json:"text"`
+	Phenotype string `json:"phenotype,omitempty"`
+	// LookupKey maps each gene to its phenotype or activity score; "No
+	// Result" stands for a gene that was not tested.
+	LookupKey map[string]string `json:"lookupKey,omitempty"`
+	// Population names the indication when a guideline has several
+	// (clopidogrel: "CVI ACS PCI", "CVI non-ACS non-PCI", "NVI").
+	Population string `json:"population,omitempty"`
+	// Drugs restricts the row to some of the guideline's drugs.
+	Drugs        []string `json:"drugs,omitempty"`
+	Strength     string   `json:"strength"` // "" when there is no recommendation
+	Text         string   `json:"text"`
+	Implications []string `json:"implications,omitempty"`
 }
 
 // Recommendation is what a prescriber sees for one drug and one phenotype.
@@ -48,6 +62,11 @@ type Recommendation struct {
 	Ambiguous   bool     `json:"ambiguous,omitempty"`
 	Note        string   `json:"note,omitempty"`
 	DataVersion string   `json:"dataVersion"`
+	// LookupKey is the key per gene the row was chosen by (imported
+	// guidelines).
+	LookupKey    map[string]string `json:"lookupKey,omitempty"`
+	Population   string            `json:"population,omitempty"`
+	Implications []string          `json:"implications,omitempty"`
 }
 
 // ErrUnknownDrug is returned for a drug without built-in guidance.
@@ -81,6 +100,9 @@ func (g *Guidance) Recommend(calls []GeneCall, drug string) ([]Recommendation, e
 	gl, ok := g.guideline(drug)
 	if !ok {
 		return nil, fmt.Errorf("%w %q (have %s)", ErrUnknownDrug, drug, strings.Join(g.Drugs(), ", "))
+	}
+	if len(gl.Genes) > 0 {
+		return g.recommendKeyed(gl, calls, drug), nil
 	}
 	base := Recommendation{Drug: drug, Gene: gl.Gene, Guideline: gl.Guideline, Source: gl.Source, DataVersion: g.Version}
 	if gl.OtherGene != "" {
@@ -158,4 +180,154 @@ func parseGuidance(b []byte, file string) (*Guidance, error) {
 		}
 	}
 	return &g, nil
+}
+
+// keyOption is one value a gene can take in a lookup: a phenotype or
+// activity score and the diplotypes that give it.
+type keyOption struct {
+	key, phenotype string
+	diplotypes     []string
+}
+
+// geneOptions returns the lookup keys a gene's call allows: one per distinct
+// key of its (possibly tied) diplotypes, or "No Result" when the gene was
+// not called or not tested, with a note saying which.
+func geneOptions(gene string, calls []GeneCall) ([]keyOption, string) {
+	var call *GeneCall
+	for i := range calls {
+		if calls[i].Gene == gene {
+			call = &calls[i]
+		}
+	}
+	switch {
+	case call == nil:
+		return []keyOption{{key: NoResult, phenotype: NoResult}}, gene + " not tested"
+	case !call.Called():
+		note := gene + " not called"
+		if call.NoCallReason != "" {
+			note += " (" + call.NoCallReason + ")"
+		}
+		return []keyOption{{key: NoResult, phenotype: NoResult}}, note
+	}
+	var out []keyOption
+	for i, d := range call.Diplotypes {
+		key, pheno := Indeterminate, Indeterminate
+		if i < len(call.LookupKeys) && call.LookupKeys[i] != "" {
+			key = call.LookupKeys[i]
+		} else if i < len(call.Phenotypes) && call.Phenotypes[i] != "" {
+			key = call.Phenotypes[i]
+		}
+		if i < len(call.Phenotypes) && call.Phenotypes[i] != "" {
+			pheno = call.Phenotypes[i]
+		}
+		k := slices.IndexFunc(out, func(o keyOption) bool { return o.key == key })
+		if k < 0 {
+			out = append(out, keyOption{key: key, phenotype: pheno})
+			k = len(out) - 1
+		}
+		out[k].diplotypes = append(out[k].diplotypes, gene+" "+d)
+	}
+	return out, ""
+}
+
+// NoResult is CPIC's lookup key for a gene without a result.
+const NoResult = "No Result"
+
+// recommendKeyed looks an imported guideline up by every gene's key. Tied
+// calls with different keys give one recommendation per combination, each
+// marked Ambiguous; a guideline with several populations gives one per
+// population.
+func (g *Guidance) recommendKeyed(gl *Guideline, calls []GeneCall, drug string) []Recommendation {
+	opts := make([][]keyOption, len(gl.Genes))
+	var notes []string
+	ambiguous := false
+	versions := []string{}
+	for i, gene := range gl.Genes {
+		o, note := geneOptions(gene, calls)
+		opts[i] = o
+		if note != "" {
+			notes = append(notes, note)
+		}
+		ambiguous = ambiguous || len(o) > 1
+		for _, c := range calls {
+			if c.Gene == gene && c.DataVersion != "" && !slices.Contains(versions, c.DataVersion) {
+				versions = append(versions, c.DataVersion)
+			}
+		}
+	}
+	if g.Version != "" && !slices.Contains(versions, g.Version) {
+		versions = append(versions, g.Version)
+	}
+	var out []Recommendation
+	idx := make([]int, len(gl.Genes))
+	for {
+		key := map[string]string{}
+		var desc, dips []string
+		allNoResult := true
+		for i, gene := range gl.Genes {
+			o := opts[i][idx[i]]
+			key[gene] = o.key
+			d := gene + " " + o.key
+			if o.phenotype != o.key {
+				d += " (" + o.phenotype + ")"
+			}
+			desc = append(desc, d)
+			dips = append(dips, o.diplotypes...)
+			allNoResult = allNoResult && o.key == NoResult
+		}
+		base := Recommendation{Drug: drug, Gene: strings.Join(gl.Genes, "+"), Phenotype: strings.Join(desc, "; "),
+			Diplotypes: dips, Guideline: gl.Guideline, Source: gl.Source, Ambiguous: ambiguous,
+			Note: strings.Join(notes, "; "), DataVersion: strings.Join(versions, "; "), LookupKey: key}
+		matched := false
+		first := len(out)
+		for _, row := range gl.Recommendations {
+			if len(row.Drugs) > 0 && !slices.Contains(row.Drugs, drug) {
+				continue
+			}
+			if !sameKey(row.LookupKey, key) {
+				continue
+			}
+			matched = true
+			r := base
+			r.Strength, r.Text, r.Population, r.Implications = row.Strength, row.Text, row.Population, row.Implications
+			out = append(out, r)
+		}
+		// Populations (indications) in a fixed order.
+		slices.SortStableFunc(out[first:], func(a, b Recommendation) int { return strings.Compare(a.Population, b.Population) })
+		if !matched {
+			r := base
+			if allNoResult {
+				r.Text = "No genotype-based recommendation: " + strings.Join(notes, "; ") + ". Prescribe as for an untested patient."
+			} else {
+				r.Text = "No recommendation: the guideline has no row for " + strings.Join(desc, "; ") + "."
+			}
+			out = append(out, r)
+		}
+		// Next combination.
+		k := len(idx) - 1
+		for k >= 0 {
+			idx[k]++
+			if idx[k] < len(opts[k]) {
+				break
+			}
+			idx[k] = 0
+			k--
+		}
+		if k < 0 {
+			break
+		}
+	}
+	return out
+}
+
+func sameKey(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package pgx
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // Indeterminate is the phenotype when an allele's function is uncertain or
@@ -23,6 +24,13 @@ type GenePhenotype struct {
 	Source  string           `json:"source"`
 	Alleles []AlleleFunction `json:"alleles"`
 	Pairs   []FunctionPair   `json:"pairs"`
+	// ActivityValues holds allele activity values for activity-score genes
+	// (imported tables only).
+	ActivityValues map[string]string `json:"activityValues,omitempty"`
+
+	// table is an imported diplotype → phenotype table; when present it
+	// is authoritative and the function-pair rules are not used.
+	table map[string]DiplotypeRow
 }
 
 // AlleleFunction is one allele's clinical function, with its source.
@@ -79,16 +87,40 @@ func (g *GenePhenotype) Function(allele string) string {
 // An allele with no function, or one without a rule, gives Indeterminate:
 // an unknown must never read as normal.
 func (g *GenePhenotype) Phenotype(h1, h2 string) string {
-	f1, f2 := g.Function(h1), g.Function(h2)
-	if f1 == "" || f2 == "" {
-		return Indeterminate
+	return g.Lookup(h1, h2).Phenotype
+}
+
+// Lookup returns the phenotype row of a diplotype. Diplotypes outside an
+// imported table, and alleles without a function, are Indeterminate.
+func (g *GenePhenotype) Lookup(h1, h2 string) DiplotypeRow {
+	if g.table != nil {
+		if r, ok := g.table[diplotypeKey(h1, h2)]; ok {
+			return r
+		}
+		return DiplotypeRow{Diplotype: h1 + "/" + h2, Phenotype: Indeterminate, LookupKey: Indeterminate}
 	}
-	for _, p := range g.Pairs {
-		if (p.Functions[0] == f1 && p.Functions[1] == f2) || (p.Functions[0] == f2 && p.Functions[1] == f1) {
-			return p.Phenotype
+	r := DiplotypeRow{Diplotype: h1 + "/" + h2, Phenotype: Indeterminate}
+	f1, f2 := g.Function(h1), g.Function(h2)
+	if f1 != "" && f2 != "" {
+		for _, p := range g.Pairs {
+			if (p.Functions[0] == f1 && p.Functions[1] == f2) || (p.Functions[0] == f2 && p.Functions[1] == f1) {
+				r.Phenotype = p.Phenotype
+				break
+			}
 		}
 	}
-	return Indeterminate
+	r.LookupKey = r.Phenotype
+	return r
+}
+
+// Diplotypes returns the rows of an imported table (none for rule-based
+// genes), in no particular order.
+func (g *GenePhenotype) Diplotypes() []DiplotypeRow {
+	out := make([]DiplotypeRow, 0, len(g.table))
+	for _, r := range g.table {
+		out = append(out, r)
+	}
+	return out
 }
 
 // assign fills the phenotype fields of a call.
@@ -97,13 +129,20 @@ func (d *PhenotypeData) assign(call *GeneCall) {
 	if !ok {
 		return
 	}
-	call.Phenotypes = make([]string, len(call.Matches))
+	n := len(call.Matches)
+	call.Phenotypes = make([]string, n)
+	call.LookupKeys = make([]string, n)
+	call.ActivityScores = make([]string, n)
 	for i, m := range call.Matches {
 		if len(m.Haplotypes) != 2 {
-			call.Phenotypes[i] = Indeterminate
+			call.Phenotypes[i], call.LookupKeys[i] = Indeterminate, Indeterminate
 			continue
 		}
-		call.Phenotypes[i] = g.Phenotype(m.Haplotypes[0], m.Haplotypes[1])
+		r := g.Lookup(m.Haplotypes[0], m.Haplotypes[1])
+		call.Phenotypes[i], call.LookupKeys[i], call.ActivityScores[i] = r.Phenotype, r.LookupKey, r.ActivityScore
+	}
+	if !slices.ContainsFunc(call.ActivityScores, func(s string) bool { return s != "" }) {
+		call.ActivityScores = nil
 	}
 	distinct := call.DistinctPhenotypes()
 	if len(distinct) == 1 {
