@@ -24,10 +24,10 @@ type AuditLog interface {
 	auditlog.HashSource
 	// AuditSize is the number of stored events (the next seq).
 	AuditSize(ctx context.Context) (uint64, error)
-	// SignCheckpoint signs a checkpoint over every stored event and stores
-	// it; it refuses (returning the stored latest note unchanged is not a
-	// refusal) when the stored log does not extend the last stored
-	// checkpoint, which v must open.
+	// SignCheckpoint signs a checkpoint over every stored event, stores it
+	// and returns the note (the latest one unchanged when nothing was
+	// appended since). It refuses when the stored log does not extend the
+	// latest stored checkpoint, which v must open.
 	SignCheckpoint(ctx context.Context, signer *auditlog.Signer, v note.Verifier) ([]byte, error)
 	// Checkpoints returns the stored signed notes, smallest size first.
 	Checkpoints(ctx context.Context) ([][]byte, error)

@@ -15,9 +15,14 @@ package auditbench
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"fmt"
-	"math/rand/v2"
+	mrand "math/rand/v2"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,10 +30,60 @@ import (
 	"time"
 
 	"github.com/geneguard/geneguard/audit"
-	"github.com/geneguard/geneguard/internal/testenv"
+	"github.com/geneguard/geneguard/identity"
 	"github.com/geneguard/geneguard/platform"
 	"github.com/geneguard/geneguard/store/sqlstore"
 )
+
+// backends is "sqlite", plus "postgres" when GENEGUARD_TEST_POSTGRES is
+// set. (Not internal/testenv: that wires the whole platform, and this
+// package should build with only the store.)
+func backends(b *testing.B) []string {
+	if os.Getenv("GENEGUARD_TEST_POSTGRES") == "" {
+		b.Log("GENEGUARD_TEST_POSTGRES not set: PostgreSQL variant skipped")
+		return []string{"sqlite"}
+	}
+	return []string{"sqlite", "postgres"}
+}
+
+// openStore opens a fresh store: an SQLite file in a temp dir, or a new
+// PostgreSQL schema (dropped afterwards) chosen by search_path.
+func openStore(b *testing.B, backend string) *sqlstore.Store {
+	ctx := context.Background()
+	dsn := filepath.Join(b.TempDir(), "bench.db")
+	if backend == "postgres" {
+		base := os.Getenv("GENEGUARD_TEST_POSTGRES")
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := make([]byte, 6)
+		rand.Read(r)
+		schema := "gg_bench_" + hex.EncodeToString(r)
+		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+			admin.Close()
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			admin.Close()
+		})
+		u, err := url.Parse(base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	}
+	st, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
 
 type keys struct {
 	signer *audit.Signer
@@ -66,10 +121,10 @@ func BenchmarkAppend(b *testing.B) {
 	if d, err := time.ParseDuration(os.Getenv("GENEGUARD_AUDIT_BENCH_EVERY")); err == nil {
 		every = d
 	}
-	for _, be := range testenv.Backends(b) {
-		b.Run(be.Name, func(b *testing.B) {
+	for _, be := range backends(b) {
+		b.Run(be, func(b *testing.B) {
 			ctx := context.Background()
-			st := testenv.OpenStore(b, be.DSN(b))
+			st := openStore(b, be)
 			k := newKeys(b, st)
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
@@ -191,12 +246,12 @@ func BenchmarkReceipt(b *testing.B) {
 		sizes = []uint64{1000, 10000, 100000}
 	}
 	leafOnlyMax := uint64(envInt("GENEGUARD_AUDIT_BENCH_LEAFONLY_MAX", 100000))
-	for _, be := range testenv.Backends(b) {
-		b.Run(be.Name, func(b *testing.B) {
+	for _, be := range backends(b) {
+		b.Run(be, func(b *testing.B) {
 			ctx := context.Background()
-			st := testenv.OpenStore(b, be.DSN(b))
+			st := openStore(b, be)
 			k := newKeys(b, st)
-			op := testenv.Governance
+			op := identity.Principal{Subject: "governance-board", Role: identity.RoleGovernance}
 			for _, size := range sizes {
 				bulkLoad(b, st, size)
 				t := time.Now()
@@ -204,7 +259,7 @@ func BenchmarkReceipt(b *testing.B) {
 					b.Fatal(err)
 				}
 				signMS := float64(time.Since(t).Microseconds()) / 1000
-				rng := rand.New(rand.NewPCG(1, size))
+				rng := mrand.New(mrand.NewPCG(1, size))
 				b.Run(fmt.Sprintf("nodes/size=%d", size), func(b *testing.B) {
 					for b.Loop() {
 						seq := rng.Uint64N(size)
