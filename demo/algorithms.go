@@ -13,6 +13,7 @@ import (
 
 	"github.com/geneguard/geneguard/algorithm"
 	"github.com/geneguard/geneguard/pgx"
+	"github.com/geneguard/geneguard/risk"
 	"github.com/geneguard/geneguard/runner"
 )
 
@@ -132,6 +133,137 @@ func DemoScore() []byte {
 	for _, v := range demoVariants {
 		fmt.Fprintf(&b, "%d\t%d\t%s\t%s\t%s\t%s\n", v.chrom, v.pos, v.effect, v.other,
 			strconv.FormatFloat(v.weight, 'f', 6, 64), strconv.FormatFloat(v.freq, 'f', 4, 64))
+	}
+	return b.Bytes()
+}
+
+// Algorithm IDs of the built-in algorithms added for the breast-cancer
+// service and the second polygenic score.
+const (
+	BreastScreeningAlgorithmID = "prs-breast-cancer-screening-demo"
+	BRCAAlgorithmID            = "monogenic-brca"
+	CADAlgorithmID             = "prs-cad-demo"
+)
+
+// BreastScreeningAlgorithm is the breast-cancer service's full path on the
+// demo's SYNTHETIC score: the Estonian risk model (PRS313's OR per SD,
+// Estonian incidence and mortality, the national programme, a source for
+// every number; risk.EstonianBreastModel) gives 10-year and lifetime risks
+// and a screening start and interval, and carriers of a listed pathogenic
+// BRCA1/BRCA2 variant are referred to clinical genetics whatever their
+// percentile. The weights are made up, so the numbers are not a medical
+// result; a real version bundles PGS000004 with the same model.
+func BreastScreeningAlgorithm() (*algorithm.Version, error) {
+	model, err := risk.DataFile(risk.EstonianBreastModel)
+	if err != nil {
+		return nil, err
+	}
+	list, err := risk.DataFile(risk.BRCAPathogenicList)
+	if err != nil {
+		return nil, err
+	}
+	m := algorithm.Manifest{
+		ID:      BreastScreeningAlgorithmID,
+		Version: "demo-2",
+		Kind:    algorithm.KindPRS,
+		Title:   "Breast-cancer risk and screening advice (demonstration score)",
+		Purpose: "Many small genetic differences together, and rare variants in the BRCA genes, change the chance of breast cancer. " +
+			"If you agree, we use your genotype, age and sex to estimate your risk over the next 10 years and over your lifetime, " +
+			"and say when mammography screening should start for you. This demonstration uses made-up weights and is not a medical result.",
+		IntendedUse: "Polygenic percentile, 10-year and lifetime absolute risk on Estonian rates, screening start age and interval relative to the national programme, and BRCA1/BRCA2 carrier referral (demonstration; synthetic weights).",
+		Inputs:      algorithm.InputSpec{Genotypes: true, Attributes: []string{"age", "sex"}},
+	}
+	return algorithm.New(m, map[string][]byte{
+		runner.PRSScoreFile:   DemoScore(),
+		runner.PRSModelFile:   model,
+		runner.PathogenicFile: list,
+	}, "geneguard")
+}
+
+// BRCAAlgorithm reports carriers of the listed pathogenic BRCA1/BRCA2
+// variants (risk.BRCAPathogenicList, ClinVar, a source per row) and refers
+// them to clinical genetics.
+func BRCAAlgorithm() (*algorithm.Version, error) {
+	list, err := risk.DataFile(risk.BRCAPathogenicList)
+	if err != nil {
+		return nil, err
+	}
+	m := algorithm.Manifest{
+		ID:      BRCAAlgorithmID,
+		Version: "2026.1",
+		Kind:    algorithm.KindMonogenic,
+		Title:   "BRCA1 and BRCA2 pathogenic variants",
+		Purpose: "Some rare changes in the BRCA1 and BRCA2 genes greatly raise the chance of breast and ovarian cancer. If you agree, " +
+			"we look for the changes on our list in your biobank genotype; if you carry one, you are referred to clinical genetics.",
+		IntendedUse: "Carrier status for a listed set of ClinVar pathogenic BRCA1/BRCA2 variants, with referral to clinical genetics. Not a full gene test: variants not on the list are not looked for.",
+		Inputs:      algorithm.InputSpec{Genotypes: true},
+	}
+	return algorithm.New(m, map[string][]byte{
+		runner.PathogenicFile: list,
+		runner.CarrierFile:    []byte(brcaCarrierRule),
+	}, "geneguard")
+}
+
+const brcaCarrierRule = `{
+  "category": "carrier of a pathogenic variant",
+  "advice": "A pathogenic variant in a high-risk breast-cancer gene was found. Clinical genetics will confirm it and advise on screening and prevention; relatives may want testing too.",
+  "referral": "clinical genetics",
+  "source": "NICE CG164: BRCA1/BRCA2 carriers are managed by specialist services"
+}`
+
+// CADAlgorithm is a demonstration coronary-artery-disease polygenic score
+// through the same machinery as the breast-cancer score. Its weights are
+// SYNTHETIC: drawn with their own seed at the demo score's positions (the
+// only sites the demo cohort has genotypes at), so it is clearly not a
+// real score. The model follows the Estonian CAD pilot (top 20% of the
+// PRS counselled by their GP with a total 10-year CVD risk assessment).
+func CADAlgorithm() (*algorithm.Version, error) {
+	m := algorithm.Manifest{
+		ID:      CADAlgorithmID,
+		Version: "demo-1",
+		Kind:    algorithm.KindPRS,
+		Title:   "Coronary heart disease genetic risk (demonstration score)",
+		Purpose: "Many small genetic differences together change the chance of coronary heart disease. If you agree, we combine " +
+			"them into a score and tell you whether a check of your heart risk with your family doctor could help. " +
+			"This demonstration uses made-up weights and is not a medical result.",
+		IntendedUse: "Polygenic percentile for coronary artery disease with GP counselling advice for the top 20% (demonstration; synthetic weights, not for clinical use).",
+		Inputs:      algorithm.InputSpec{Genotypes: true},
+	}
+	return algorithm.New(m, map[string][]byte{
+		runner.PRSScoreFile: CADScore(),
+		runner.PRSModelFile: []byte(cadModel),
+	}, "geneguard")
+}
+
+const cadModel = `{
+  "version": "cad-demo-1",
+  "odds_ratio_per_sd": 1.71,
+  "odds_ratio_source": "PGS000018 metaGRS_CAD, Inouye et al., JACC 2018;72:1883: HR 1.71 per SD in UK Biobank (used here only to illustrate; the demo weights are synthetic)",
+  "source": "geneguard CAD demo model: top-20% threshold from the Estonian CAD PRS pilot (NCT04291157; Eur Heart J Open 2022;2:oeac079)",
+  "categories": [
+    {"name": "average or lower genetic risk", "up_to": 80,
+     "advice": "No extra action because of your genes; keep the usual heart-health checks."},
+    {"name": "elevated genetic risk", "up_to": 100,
+     "advice": "Book a visit with your family doctor for a total 10-year cardiovascular risk assessment (cholesterol, blood pressure); statins may be discussed."}
+  ]
+}`
+
+// CADScore returns the synthetic CAD scoring file in PGS Catalog format v2.
+func CADScore() []byte {
+	r := rand.New(rand.NewPCG(20260518, 7))
+	var b bytes.Buffer
+	b.WriteString("###PGS CATALOG SCORING FILE FORMAT (synthetic demonstration file made by geneguard)\n")
+	b.WriteString("#format_version=2.0\n##POS\n#pgs_id=GGDEMO02\n")
+	b.WriteString("#pgs_name=geneguard_demo_CAD_SYNTHETIC\n#trait_reported=Coronary artery disease (synthetic demonstration, not clinical)\n")
+	fmt.Fprintf(&b, "#variants_number=%d\n#genome_build=GRCh38\n", len(demoVariants))
+	b.WriteString("chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\tallelefrequency_effect\n")
+	for _, v := range demoVariants {
+		e, o, f := v.effect, v.other, v.freq
+		if r.IntN(2) == 0 {
+			e, o, f = o, e, 1-f
+		}
+		fmt.Fprintf(&b, "%d\t%d\t%s\t%s\t%s\t%s\n", v.chrom, v.pos, e, o,
+			strconv.FormatFloat(r.NormFloat64()*0.06, 'f', 6, 64), strconv.FormatFloat(f, 'f', 4, 64))
 	}
 	return b.Bytes()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/geneguard/geneguard/algorithm"
@@ -223,7 +224,7 @@ func (e *PRSEngine) Run(ctx context.Context, v *algorithm.Version, in Input) (Ou
 		summary += fmt.Sprintf("; 10-year risk %.1f%% (average %.1f%%), lifetime to %d %.1f%%", abs.TenYear, abs.PopulationTenYear, abs.LifetimeToAge, abs.Lifetime)
 	}
 	if a.Recommendation != nil {
-		summary += "; " + a.Recommendation.Text
+		summary += "; " + strings.TrimSuffix(a.Recommendation.Text, ".")
 	}
 	if carrier != nil && carrier.Status == risk.StatusIncomplete {
 		summary += fmt.Sprintf("; %d of %d listed pathogenic variants not assessed", len(carrier.NotAssessed), carrier.Listed)

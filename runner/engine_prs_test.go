@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/geneguard/geneguard/algorithm"
+	"github.com/geneguard/geneguard/demo"
 	"github.com/geneguard/geneguard/risk"
 	"github.com/geneguard/geneguard/runner"
 )
@@ -147,5 +148,49 @@ func TestPRSEngineBundleNeedsAttributes(t *testing.T) {
 	}
 	if len(loci) != 2+4 || !loci[runner.Locus{Chrom: "17", Pos: 43051104}] {
 		t.Errorf("loci %v: want the 2 score positions and the 4 listed variants", loci)
+	}
+}
+
+// The built-in demonstration versions run on the demo cohort: the
+// breast-cancer screening version gives absolute risks and a schedule,
+// the CAD score runs through the same engine, and the BRCA list reports
+// every listed variant as not assessed (the cohort has no BRCA sites).
+func TestDemoAlgorithmsOnCohort(t *testing.T) {
+	path := t.TempDir() + "/cohort.vcf.gz"
+	if err := demo.WriteVCF(path, demo.Cohort(3)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		mk       func() (*algorithm.Version, error)
+		eng      runner.Engine
+		attrs    map[string]string
+		category string
+		summary  string
+	}{
+		{demo.BreastScreeningAlgorithm, runner.NewPRSEngine(), map[string]string{"age": "45", "sex": "female"}, "", "10-year risk"},
+		{demo.CADAlgorithm, runner.NewPRSEngine(), nil, "", "GGDEMO02"},
+		{demo.BRCAAlgorithm, runner.NewMonogenicEngine(), nil, "Incomplete", "4 of 4 could not be assessed"},
+	} {
+		v, err := c.mk()
+		if err != nil {
+			t.Fatal(err)
+		}
+		loci, err := c.eng.Loci(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := runner.Extract(path, 0, loci)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.eng.Run(ctx, v, runner.Input{VCF: in, Attrs: c.attrs})
+		if err != nil {
+			t.Fatalf("%s: %v", v.Manifest.ID, err)
+		}
+		if (c.category != "" && out.Category != c.category) || !strings.Contains(out.Summary, c.summary) {
+			t.Errorf("%s: %q %q, want %q containing %q", v.Manifest.ID, out.Category, out.Summary, c.category, c.summary)
+		}
+		t.Logf("%s: %s", v.Manifest.ID, out.Summary)
 	}
 }
