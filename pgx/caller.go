@@ -45,6 +45,9 @@ type GeneCall struct {
 	Phased           bool      `json:"phased"`
 	MatchMode        MatchMode `json:"matchMode"`
 	Combination      bool      `json:"combination,omitempty"`
+	// OutsideCall marks a call taken from a lab's outside-call file rather
+	// than matched from the VCF.
+	OutsideCall bool `json:"outsideCall,omitempty"`
 	DataVersion      string    `json:"dataVersion"`
 }
 
