@@ -47,8 +47,8 @@ type GeneCall struct {
 	Combination      bool      `json:"combination,omitempty"`
 	// OutsideCall marks a call taken from a lab's outside-call file rather
 	// than matched from the VCF.
-	OutsideCall bool `json:"outsideCall,omitempty"`
-	DataVersion      string    `json:"dataVersion"`
+	OutsideCall bool   `json:"outsideCall,omitempty"`
+	DataVersion string `json:"dataVersion"`
 }
 
 // Called reports whether the gene got at least one diplotype.
