@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/geneguard/geneguard/pgx"
@@ -20,11 +22,13 @@ func init() {
 
 // pgxJSON is the --format json document.
 type pgxJSON struct {
-	DataVersion string          `json:"dataVersion"`
-	Definitions string          `json:"definitions"`
-	MatchMode   pgx.MatchMode   `json:"matchMode"`
-	Build       string          `json:"build,omitempty"`
-	Samples     []pgxJSONSample `json:"samples"`
+	DataVersion string        `json:"dataVersion"`
+	Definitions string        `json:"definitions"`
+	MatchMode   pgx.MatchMode `json:"matchMode"`
+	Build       string        `json:"build,omitempty"`
+	// Warnings are about the input as a whole.
+	Warnings []string        `json:"warnings,omitempty"`
+	Samples  []pgxJSONSample `json:"samples"`
 }
 
 type pgxJSONSample struct {
@@ -36,8 +40,11 @@ type pgxJSONSample struct {
 func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("pgx", pgxSummary, stderr)
 	vcfPath := fs.String("vcf", "", "input VCF (plain, gzip or bgzip); required")
-	defsDir := fs.String("definitions", "", "directory of <GENE>_translation.json (+ exemptions.json); default: built-in CYP2C19 bundle")
+	bundleDir := fs.String("bundle", "", "knowledge bundle folder: definitions/, phenotypes/ and guidelines/ in the CPIC/PharmCAT JSON layout (default: built-in CYP2C19 bundle)")
+	defsDir := fs.String("definitions", "", "directory of <GENE>_translation.json (+ exemptions.json); replaces the bundle's definitions")
+	outside := fs.String("outside-calls", "", "TSV of outside calls (gene, diplotype, phenotype, activity score), e.g. CYP2D6 from a clinical lab; single-sample VCFs only")
 	genesFlag := fs.String("genes", "", "comma-separated genes to call (default: every defined gene)")
+	drugsFlag := fs.String("drugs", "", "comma-separated drugs for --format json (default: every drug the bundle covers)")
 	mode := fs.String("match-mode", "top", "top: all diplotypes tied at the top score; all: every plausible diplotype")
 	combos := fs.Bool("combinations", false, "research mode: try combination and partial alleles when nothing else fits")
 	format := fs.String("format", "tsv", "output format: tsv or json")
@@ -54,14 +61,14 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *format != "tsv" && *format != "json" {
 		return fmt.Errorf("%w: --format %q: want tsv or json", errUsage, *format)
 	}
-	var genes []string
-	for _, g := range strings.Split(*genesFlag, ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			genes = append(genes, strings.ToUpper(g))
-		}
-	}
+	genes := splitList(*genesFlag, strings.ToUpper)
 
-	bundle, err := pgx.Builtin()
+	var bundle *pgx.Bundle
+	if *bundleDir != "" {
+		bundle, err = pgx.LoadBundle(*bundleDir)
+	} else {
+		bundle, err = pgx.Builtin()
+	}
 	if err != nil {
 		return err
 	}
@@ -71,6 +78,17 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
+	outsideCalls, err := readOutsideCalls(*outside, bundle.Phenotypes)
+	if err != nil {
+		return err
+	}
+	// Genes that come only from outside calls are not matched from the VCF.
+	var vcfGenes []string
+	for _, g := range genes {
+		if _, defined := defs.Gene(g); defined || !slices.ContainsFunc(outsideCalls, func(c pgx.GeneCall) bool { return c.Gene == g }) {
+			vcfGenes = append(vcfGenes, g)
+		}
+	}
 	caller := pgx.NewCaller(defs, bundle.Phenotypes, pgx.Options{Mode: mm, Combinations: *combos})
 
 	r, err := vcf.Open(*vcfPath)
@@ -78,9 +96,20 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer r.Close()
-	res, err := caller.CallVCF(ctx, r, genes)
-	if err != nil {
+	var res *pgx.Result
+	if len(genes) > 0 && len(vcfGenes) == 0 {
+		res = &pgx.Result{DataVersion: caller.DataVersion(), Build: r.Header().Build}
+		for _, s := range r.Header().Samples {
+			res.Samples = append(res.Samples, pgx.SampleCalls{Sample: s})
+		}
+	} else if res, err = caller.CallVCF(ctx, r, vcfGenes); err != nil {
 		return err
+	}
+	if len(outsideCalls) > 0 {
+		if len(res.Samples) != 1 {
+			return fmt.Errorf("%w: --outside-calls describe one person, but the VCF has %d samples", errUsage, len(res.Samples))
+		}
+		res.Samples[0].Calls = applyOutsideCalls(res.Samples[0].Calls, outsideCalls, genes)
 	}
 
 	// Buffer everything so that a failure prints nothing half-done.
@@ -89,10 +118,14 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case "tsv":
 		writePGXTSV(&buf, res)
 	case "json":
-		doc := pgxJSON{DataVersion: res.DataVersion, Definitions: defs.Source, MatchMode: mm, Build: res.Build}
+		drugs := splitList(*drugsFlag, strings.ToLower)
+		if len(drugs) == 0 {
+			drugs = bundle.Guidance.Drugs()
+		}
+		doc := pgxJSON{DataVersion: res.DataVersion, Definitions: defs.Source, MatchMode: mm, Build: res.Build, Warnings: res.Warnings}
 		for _, s := range res.Samples {
 			js := pgxJSONSample{Sample: s.Sample, Calls: s.Calls}
-			for _, drug := range bundle.Guidance.Drugs() {
+			for _, drug := range drugs {
 				recs, err := bundle.Guidance.Recommend(s.Calls, drug)
 				if err != nil {
 					return err
@@ -109,6 +142,75 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	_, err = stdout.Write(buf.Bytes())
 	return err
+}
+
+func splitList(s string, norm func(string) string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, norm(x))
+		}
+	}
+	return out
+}
+
+// readOutsideCalls parses and translates an outside-call file ("" = none),
+// one GeneCall per gene.
+func readOutsideCalls(path string, pheno *pgx.PhenotypeData) ([]pgx.GeneCall, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("outside calls: %w", err)
+	}
+	defer f.Close()
+	ocs, err := pgx.ParseOutsideCalls(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var order []string
+	byGene := map[string][]pgx.OutsideCall{}
+	for _, oc := range ocs {
+		if _, ok := byGene[oc.Gene]; !ok {
+			order = append(order, oc.Gene)
+		}
+		byGene[oc.Gene] = append(byGene[oc.Gene], oc)
+	}
+	var out []pgx.GeneCall
+	for _, g := range order {
+		gc, err := pheno.TranslateOutside(byGene[g])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, gc)
+	}
+	return out, nil
+}
+
+// applyOutsideCalls puts outside calls in place of the matcher's call for
+// the same gene (PharmCAT: the outside call overrides), or adds them.
+func applyOutsideCalls(calls, outside []pgx.GeneCall, genes []string) []pgx.GeneCall {
+	for _, oc := range outside {
+		if len(genes) > 0 && !slices.Contains(genes, oc.Gene) {
+			continue
+		}
+		i := slices.IndexFunc(calls, func(c pgx.GeneCall) bool { return c.Gene == oc.Gene })
+		if i < 0 {
+			calls = append(calls, oc)
+			continue
+		}
+		oc.Warnings = append(oc.Warnings, "outside call used in place of the call from the VCF ("+strings.Join(orNoCall(calls[i].Diplotypes), ";")+")")
+		calls[i] = oc
+	}
+	return calls
+}
+
+func orNoCall(d []string) []string {
+	if len(d) == 0 {
+		return []string{pgx.NoCall}
+	}
+	return d
 }
 
 // writePGXTSV writes one row per sample and gene. Tied diplotypes are joined
