@@ -14,7 +14,7 @@ import (
 	"github.com/geneguard/geneguard/vcf"
 )
 
-const scoreSummary = "compute polygenic risk scores (PGS Catalog scoring files) for every sample of a VCF"
+const scoreSummary = "compute polygenic risk scores (PGS Catalog scoring files) for every sample of a VCF or PLINK 1 fileset"
 
 func init() {
 	register(command{Name: "score", Summary: scoreSummary, Run: runScore})
@@ -29,7 +29,10 @@ func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("score", scoreSummary, stderr)
-	vcfPath := fs.String("vcf", "", "genotypes: VCF, plain, gzip or bgzip (required)")
+	vcfPath := fs.String("vcf", "", "genotypes: VCF, plain, gzip or bgzip (this or --bfile)")
+	bfile := fs.String("bfile", "", "genotypes: PLINK 1 binary fileset PREFIX.bed/.bim/.fam (A2 = REF, A1 = ALT)")
+	refOut := fs.String("reference-out", "", "also write an empirical reference distribution (reference.json for a prs bundle) from this cohort's complete scores; needs one --scores")
+	refCohort := fs.String("reference-cohort", "", "with --reference-out: the cohort's name, stored in the reference")
 	var scorePaths stringList
 	fs.Var(&scorePaths, "scores", "PGS Catalog scoring file, plain or gzip (required; repeat for several)")
 	format := fs.String("format", "tsv", "output format: tsv or json")
@@ -42,8 +45,14 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *vcfPath == "" || len(scorePaths) == 0 {
-		return fmt.Errorf("%w: --vcf and --scores are required", errUsage)
+	if (*vcfPath == "") == (*bfile == "") || len(scorePaths) == 0 {
+		return fmt.Errorf("%w: --vcf and --scores are required (or --bfile in place of --vcf)", errUsage)
+	}
+	if *refOut != "" && (len(scorePaths) != 1 || *refCohort == "") {
+		return fmt.Errorf("%w: --reference-out needs exactly one --scores and --reference-cohort", errUsage)
+	}
+	if *bfile != "" && *strict {
+		return fmt.Errorf("%w: --strict applies to --vcf only (a PLINK fileset is read whole)", errUsage)
 	}
 	if *format != "tsv" && *format != "json" {
 		return fmt.Errorf("%w: --format %q: want tsv or json", errUsage, *format)
@@ -63,7 +72,13 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		scores = append(scores, s)
 	}
-	res, err := score(ctx, *vcfPath, scores, opts, *strict)
+	var res *prs.Result
+	var err error
+	if *bfile != "" {
+		res, err = prs.ScoreBed(ctx, *bfile, scores, opts)
+	} else {
+		res, err = score(ctx, *vcfPath, scores, opts, *strict)
+	}
 	if err != nil {
 		return err
 	}
@@ -92,6 +107,11 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			for _, w := range s.Warnings {
 				fmt.Fprintf(stderr, "%s: warning: %s\n", s.ID, w)
 			}
+		}
+	}
+	if *refOut != "" {
+		if err := writeReference(*refOut, res.Scores[0], *refCohort, *vcfPath+*bfile); err != nil {
+			return err
 		}
 	}
 	_, err = stdout.Write(out.Bytes())
