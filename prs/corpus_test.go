@@ -205,59 +205,13 @@ func TestCorpusCineca(t *testing.T) {
 }
 
 // Every scoring file in the corpus is either accepted or rejected with an
-// error that says what is wrong.
+// error that says what is wrong (the table `geneguard conformance` prints).
 func TestCorpusScoringFiles(t *testing.T) {
 	dir := testcorpus.Require(t, "prs")
-	tests := []struct {
-		file     string
-		variants int    // accepted with this many rows
-		build    string // and positions on this build
-		err      string // or rejected with this in the message
-	}{
-		{file: "prs313/megsap_PGS000004_hm.txt", variants: 313, build: "GRCh38"},
-		{file: "prs313/megsap_PGS000004_hm_fixed.txt", variants: 313, build: "GRCh38"},
-		{file: "prs313/megsap_PGS000004_v1format.txt", err: "legacy PGS Catalog format v1"},
-		{file: "pgsc_calc/scorefiles/PGS001229_22.txt", variants: 835, build: "GRCh37"},
-		{file: "pgsc_calc/scorefiles/PGS001229_22_duplicate.txt", variants: 8, build: "GRCh37"},
-		{file: "pgsc_calc/scorefiles/customgrch37.txt", variants: 2, build: "GRCh37"},
-		{file: "pgsc_calc/scorefiles/customgrch38.txt", variants: 2, build: "GRCh38"},
-		{file: "pgsc_calc/scorefiles/perfect.txt", variants: 1, build: "GRCh37"},
-		{file: "pgsc_calc/scorefiles/scorefile.txt", variants: 835, build: "GRCh37"},
-		{file: "pgsc_calc/scorefiles/scorefile_dominant_and_recessive.txt", variants: 835, build: "GRCh37"},
-		{file: "pgsc_calc/scorefiles/multiscore.txt", err: "plink2 --score file"},
-		{file: "pgsc_calc/scorefiles/test.scorefile", err: "plink2 --score file"},
-		{file: "pygscatalog/scorefiles/OPGS019828.txt", variants: 1, build: "GRCh37"},
-		{file: "pygscatalog/scorefiles/PGS000802_hmPOS_GRCh37.txt", variants: 19, build: "GRCh37"},
-		{file: "pygscatalog/scorefiles/PGS004255_hmPOS_GRCh38.txt.gz", err: "non-additive"},
-		{file: "pygscatalog/scorefiles/bad_harmonised.txt", err: "hm_source=Unknown"},
-		{file: "pygscatalog/scorefiles/complex_variants_PGS000021.txt", err: "missing required column(s) chr_name, chr_position"},
-		{file: "pygscatalog/scorefiles/complex_variants_PGS004239.txt", err: "haplotype row"},
-		{file: "pygscatalog/scorefiles/custom.txt", variants: 1, build: "GRCh37"},
-		{file: "pygscatalog/scorefiles/custom_no_oa.txt", variants: 1, build: "GRCh37"},
-		{file: "pygscatalog/scorefiles/invalid_scorefile.txt", err: "missing required column(s) chr_name, chr_position"},
-		{file: "pygscatalog/scorefiles/match_duplicated_scorefile.txt", err: "intermediate"},
-		{file: "pygscatalog/scorefiles/match_normalised_PGS000866_hmPOS_GRCh38.txt.gz", err: "intermediate"},
-		{file: "extra/PGS000001.txt.gz", err: "PGS000001_hmPOS_GRCh38.txt.gz"},
-		{file: "extra/PGS000001_hmPOS_GRCh38.txt", variants: 77, build: "GRCh38"},
-		{file: "extra/PGS000001_hmPOS_GRCh37.txt", variants: 77, build: "GRCh37"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.file, func(t *testing.T) {
-			f, err := os.Open(filepath.Join(dir, tc.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			s, err := prs.ParseScoringFile(f, filepath.Base(tc.file))
-			switch {
-			case tc.err != "":
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Errorf("error = %v, want one mentioning %q", err, tc.err)
-				}
-			case err != nil:
-				t.Errorf("rejected: %v", err)
-			case len(s.Variants) != tc.variants || s.Build != tc.build:
-				t.Errorf("%d variants on %q, want %d on %q", len(s.Variants), s.Build, tc.variants, tc.build)
+	for _, tc := range prs.ScoringFileCases {
+		t.Run(tc.File, func(t *testing.T) {
+			if ok, got := tc.Check(dir); !ok {
+				t.Errorf("%s; want %+v", got, tc)
 			}
 		})
 	}
