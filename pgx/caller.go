@@ -88,6 +88,9 @@ type Caller struct {
 	opts    Options
 	pheno   *PhenotypeData
 	version string
+	// candCache holds, per gene, candidate allele lists by the set of
+	// positions observed (see geneData.candidates).
+	candCache map[string]*sync.Map
 }
 
 // NewCaller returns a Caller. pheno may be nil (no phenotypes are
@@ -100,7 +103,11 @@ func NewCaller(defs *Definitions, pheno *PhenotypeData, opts Options) *Caller {
 	if pheno != nil && pheno.Version != "" && pheno.Version != v {
 		v += "; phenotypes " + pheno.Version
 	}
-	return &Caller{defs: defs, opts: opts, pheno: pheno, version: v}
+	cc := map[string]*sync.Map{}
+	for g := range defs.Genes {
+		cc[g] = &sync.Map{}
+	}
+	return &Caller{defs: defs, opts: opts, pheno: pheno, version: v, candCache: cc}
 }
 
 // DataVersion is the version string recorded with every result.
@@ -141,6 +148,9 @@ func (c *Caller) CallSample(s *Sample, genes []string) ([]GeneCall, error) {
 func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
 	ex := c.defs.Exemptions[def.Gene]
 	gd := prepare(def, ex, s)
+	if cc, ok := c.candCache[def.Gene]; ok {
+		gd.candCache = cc
+	}
 	call := GeneCall{
 		Gene:             def.Gene,
 		Diplotypes:       []string{},

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/geneguard/geneguard/vcf"
 )
@@ -89,6 +90,9 @@ type geneData struct {
 	phased   bool // every observed position phased
 	warnings []string
 	noCall   string
+	// candCache, when set, shares candidate lists between samples that
+	// observed the same positions of this gene.
+	candCache *sync.Map
 }
 
 // prepare turns a sample's calls into per-site alleles, applying the
@@ -238,6 +242,29 @@ func (gd *geneData) observed(vi int) bool {
 // counts only positions the allele itself defines, so alleles made
 // indistinguishable by missing data tie instead of one being preferred.
 func (gd *geneData) candidates(ex *Exemption, assumeReference bool) []candidate {
+	if gd.candCache == nil {
+		return gd.buildCandidates(ex, assumeReference)
+	}
+	// The candidates depend only on which positions were observed, which
+	// is the same for most samples of a cohort: share them (read-only).
+	key := make([]byte, 0, 1+2*len(gd.sites))
+	if assumeReference {
+		key = append(key, 1)
+	} else {
+		key = append(key, 0)
+	}
+	for _, st := range gd.sites {
+		key = append(key, byte(st.v), byte(st.v>>8))
+	}
+	if c, ok := gd.candCache.Load(string(key)); ok {
+		return c.([]candidate)
+	}
+	c := gd.buildCandidates(ex, assumeReference)
+	gd.candCache.Store(string(key), c)
+	return c
+}
+
+func (gd *geneData) buildCandidates(ex *Exemption, assumeReference bool) []candidate {
 	def := gd.def
 	ref := def.ReferenceAllele()
 	var out []candidate

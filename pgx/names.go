@@ -21,7 +21,14 @@ func isIUPAC(s string) bool {
 // isWobble reports whether a defined allele is an ambiguity code rather than
 // one base or an indel string.
 func isWobble(s string) bool {
-	return len(s) == 1 && len(iupacBases[s]) > 1
+	if len(s) != 1 {
+		return false
+	}
+	switch s[0] {
+	case 'R', 'Y', 'S', 'W', 'K', 'M', 'B', 'D', 'H', 'V', 'N':
+		return true
+	}
+	return false
 }
 
 // alleleMatches reports whether an observed VCF allele satisfies a defined
