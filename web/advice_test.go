@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,5 +27,15 @@ func TestAdviceFrom(t *testing.T) {
 		if diff := cmp.Diff(c.want, adviceFrom(json.RawMessage(c.in))); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", c.name, diff)
 		}
+	}
+}
+
+func TestDistributionFrom(t *testing.T) {
+	got := string(distributionFrom(json.RawMessage(`{"assessment":{"z":1.2,"percentile":88.5,"category":"moderately increased"}}`)))
+	if !strings.HasPrefix(got, "<svg") || !strings.Contains(got, "</svg>") {
+		t.Errorf("want an inline <svg> element, got %.80q", got)
+	}
+	if got := distributionFrom(json.RawMessage(`{"calls":[]}`)); got != "" {
+		t.Errorf("non-PRS output drew %q", got)
 	}
 }

@@ -60,9 +60,10 @@ func newPages(loc *time.Location) *pages {
 			}
 			return t.Format("2 Jan 2006")
 		},
-		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"shortHash": algorithm.ShortHash,
-		"advice":    adviceFrom,
+		"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"shortHash":    algorithm.ShortHash,
+		"advice":       adviceFrom,
+		"distribution": distributionFrom,
 		"prettyJSON": func(b json.RawMessage) string {
 			var buf bytes.Buffer
 			if err := json.Indent(&buf, b, "", "  "); err != nil {
