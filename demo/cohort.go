@@ -8,21 +8,28 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/biogo/hts/bgzf"
 
 	"github.com/geneguard/geneguard/identity"
 	"github.com/geneguard/geneguard/pgx"
+	"github.com/geneguard/geneguard/risk"
 )
 
 // Person is one synthetic demo person.
 type Person struct {
-	Code       identity.PersonalCode
-	Name       string
-	ConsentPGx bool
-	ConsentPRS bool
-	CYP2C19    [2]string // the star alleles their genotype was drawn from
+	Code        identity.PersonalCode
+	Name        string
+	ConsentPGx  bool
+	ConsentPRS  bool // the breast-cancer screening algorithm
+	ConsentBRCA bool
+	ConsentCAD  bool
+	CYP2C19     [2]string // the star alleles their genotype was drawn from
+	// BRCACarrier marks the one demo person who carries a listed
+	// pathogenic BRCA1 variant, so the demo shows a referral.
+	BRCACarrier bool
 }
 
 var givenNames = []string{"Mari", "Kati", "Liis", "Tiina", "Anu", "Kadri", "Maarja", "Piret", "Triin", "Eve", "Helen", "Kristi", "Reet", "Sirje", "Ülle", "Merike"}
@@ -79,8 +86,20 @@ func Cohort(n int) []Person {
 		}
 		out = append(out, p)
 	}
-	// The first person always shows every path: consented to both.
-	out[0].ConsentPGx, out[0].ConsentPRS = true, true
+	// Consents to the later algorithms come from their own stream, so the
+	// people and genotypes above stay what they were.
+	r2 := rand.New(rand.NewPCG(2026, 12))
+	for i := range out {
+		out[i].ConsentBRCA = r2.Float64() < 0.4
+		out[i].ConsentCAD = r2.Float64() < 0.4
+	}
+	// The first person always shows every path: consented to everything.
+	out[0].ConsentPGx, out[0].ConsentPRS, out[0].ConsentBRCA, out[0].ConsentCAD = true, true, true, true
+	// The second carries a BRCA1 variant and has opted in to the breast
+	// services, so the demo shows a referral that overrides the percentile.
+	if len(out) > 1 {
+		out[1].BRCACarrier, out[1].ConsentPRS, out[1].ConsentBRCA = true, true, true
+	}
 	return out
 }
 
@@ -123,6 +142,21 @@ func WriteVCF(path string, people []Person) error {
 				gt[k] = alleleIndex(a.Alleles[i], v.Ref, v.Alts)
 			}
 			rec.genotypes = append(rec.genotypes, fmt.Sprintf("%d/%d", min(gt[0], gt[1]), max(gt[0], gt[1])))
+		}
+		recs = append(recs, rec)
+	}
+	brca, err := brcaSites()
+	if err != nil {
+		return err
+	}
+	for k, b := range brca {
+		rec := record{chrom: b.chrom, pos: b.pos, id: ".", ref: b.ref, alts: []string{b.alt}}
+		for _, p := range people {
+			gt := "0/0"
+			if p.BRCACarrier && k == 0 {
+				gt = "0/1"
+			}
+			rec.genotypes = append(rec.genotypes, gt)
 		}
 		recs = append(recs, rec)
 	}
@@ -205,4 +239,36 @@ func alleleIndex(a, ref string, alts []string) int {
 		}
 	}
 	return 0
+}
+
+type site struct {
+	chrom    int
+	pos      int
+	ref, alt string
+}
+
+// brcaSites reads the positions of the built-in BRCA list, so the demo VCF
+// covers them (everyone reference except the one carrier).
+func brcaSites() ([]site, error) {
+	b, err := risk.DataFile(risk.BRCAPathogenicList)
+	if err != nil {
+		return nil, err
+	}
+	var out []site
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "gene\t") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) < 5 {
+			continue
+		}
+		c, err1 := strconv.Atoi(strings.TrimPrefix(f[1], "chr"))
+		p, err2 := strconv.Atoi(f[2])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("demo: BRCA list row %q", line)
+		}
+		out = append(out, site{c, p, f[3], f[4]})
+	}
+	return out, nil
 }

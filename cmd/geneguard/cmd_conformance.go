@@ -46,6 +46,11 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	failed = failed || !ok
+	ok, err = prs.Conformance(ctx, filepath.Join(*corpus, "prs"), stdout)
+	if err != nil {
+		return err
+	}
+	failed = failed || !ok
 	if failed {
 		return errors.New("conformance: some cases disagree with the reference (see the tables above)")
 	}

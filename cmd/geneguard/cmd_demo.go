@@ -44,7 +44,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	// 1. The built-in algorithms, registered and activated by the system.
 	sys := identity.System
-	for _, mk := range []func() (*algorithm.Version, error){demo.PGxAlgorithm, demo.PRSAlgorithm} {
+	for _, mk := range []func() (*algorithm.Version, error){demo.PGxAlgorithm, demo.BreastScreeningAlgorithm, demo.BRCAAlgorithm, demo.CADAlgorithm} {
 		v, err := mk()
 		if err != nil {
 			return err
@@ -87,7 +87,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		for alg, yes := range map[string]bool{demo.PGxAlgorithmID: person.ConsentPGx, demo.PRSAlgorithmID: person.ConsentPRS} {
+		for alg, yes := range map[string]bool{
+			demo.PGxAlgorithmID:             person.ConsentPGx,
+			demo.BreastScreeningAlgorithmID: person.ConsentPRS,
+			demo.BRCAAlgorithmID:            person.ConsentBRCA,
+			demo.CADAlgorithmID:             person.ConsentCAD,
+		} {
 			if !yes {
 				continue
 			}
@@ -137,7 +142,16 @@ func demoIdentities(people []demo.Person) []web.DemoIdentity {
 			note = append(note, "PGx consent")
 		}
 		if p.ConsentPRS {
-			note = append(note, "breast-cancer PRS consent")
+			note = append(note, "breast-cancer screening consent")
+		}
+		if p.ConsentBRCA {
+			note = append(note, "BRCA consent")
+		}
+		if p.ConsentCAD {
+			note = append(note, "heart PRS consent")
+		}
+		if p.BRCACarrier {
+			note = append(note, "BRCA1 carrier")
 		}
 		if len(note) == 0 {
 			note = append(note, "no consent yet")

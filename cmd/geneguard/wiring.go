@@ -55,7 +55,7 @@ func openApp(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*app, 
 	host, _ := os.Hostname()
 	r := &runner.Runner{
 		Store:   st,
-		Engines: map[algorithm.Kind]runner.Engine{algorithm.KindPGx: runner.NewPGxEngine(), algorithm.KindPRS: runner.NewPRSEngine()},
+		Engines: map[algorithm.Kind]runner.Engine{algorithm.KindPGx: runner.NewPGxEngine(), algorithm.KindPRS: runner.NewPRSEngine(), algorithm.KindMonogenic: runner.NewMonogenicEngine()},
 		Worker:  fmt.Sprintf("%s/%d", host, os.Getpid()),
 	}
 	return &app{store: st, svc: platform.NewService(st, pseudo), runner: r, dataDir: dataDir, log: log}, nil

@@ -58,7 +58,7 @@ func NewWorld(t testing.TB, dsn string) *World {
 		Service: platform.NewService(st, pseudo),
 		Runner: &runner.Runner{
 			Store:   st,
-			Engines: map[algorithm.Kind]runner.Engine{algorithm.KindPGx: runner.NewPGxEngine(), algorithm.KindPRS: runner.NewPRSEngine()},
+			Engines: map[algorithm.Kind]runner.Engine{algorithm.KindPGx: runner.NewPGxEngine(), algorithm.KindPRS: runner.NewPRSEngine(), algorithm.KindMonogenic: runner.NewMonogenicEngine()},
 			Worker:  "test-worker",
 			Now:     func() time.Time { return Now },
 		},
