@@ -191,9 +191,13 @@ func (a *Auditor) Receipt(ctx context.Context, p identity.Principal, seq uint64)
 }
 
 // RunCheckpoints signs a checkpoint every interval until ctx ends (for
-// `geneguard serve`). A failed signing is reported to onErr and retried at
-// the next tick; a refusal means tampering and must reach an operator.
-func (a *Auditor) RunCheckpoints(ctx context.Context, every time.Duration, onErr func(error)) {
+// `geneguard serve`). last is the last checkpoint signed before (e.g. read
+// from the CLI's state file; nil if none); each new one must extend the one
+// before, so a database rolled back while the server runs is refused.
+// onSigned (may be nil) gets each new note, to persist it outside the
+// database. A failed signing goes to onErr and is retried at the next
+// tick; a refusal means tampering and must reach an operator.
+func (a *Auditor) RunCheckpoints(ctx context.Context, every time.Duration, last []byte, onSigned func([]byte), onErr func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -201,9 +205,17 @@ func (a *Auditor) RunCheckpoints(ctx context.Context, every time.Duration, onErr
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, _, err := a.Checkpoint(ctx, nil); err != nil && ctx.Err() == nil && onErr != nil {
-				onErr(err)
+			n, _, err := a.Checkpoint(ctx, last)
+			if err != nil {
+				if ctx.Err() == nil && onErr != nil {
+					onErr(err)
+				}
+				continue
 			}
+			if !bytes.Equal(n, last) && onSigned != nil {
+				onSigned(n)
+			}
+			last = n
 		}
 	}
 }

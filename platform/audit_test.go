@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/geneguard/geneguard/audit"
 	"github.com/geneguard/geneguard/demo"
@@ -161,4 +162,32 @@ func TestAuditorRollback(t *testing.T) {
 			t.Errorf("tamper index %d, want %d", te.Index, c1.Size)
 		}
 	})
+}
+
+// TestRunCheckpoints: the server's loop signs as events arrive and hands
+// each new checkpoint out for keeping.
+func TestRunCheckpoints(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := testenv.NewWorld(t, testenv.SQLiteDSN(t))
+	a := newTestAuditor(t, w.Store)
+	signed := make(chan []byte, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.RunCheckpoints(ctx, time.Millisecond, nil, func(n []byte) { signed <- n }, func(err error) { t.Error(err) })
+	}()
+	n := <-signed
+	cp, err := audit.OpenCheckpoint(n, a.Verifier())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SignIn(t, demo.Cohort(1)[0].Code)
+	for cp2 := cp; cp2.Size == cp.Size; {
+		if cp2, err = audit.OpenCheckpoint(<-signed, a.Verifier()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	<-done
 }
