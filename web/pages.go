@@ -174,7 +174,7 @@ func (s *server) patientAccessLog(w http.ResponseWriter, r *http.Request, sess *
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "accesslog.html", &view{Title: "Who looked at my data", Data: entries})
+	s.render(w, r, http.StatusOK, "accesslog.html", &view{Title: "Who looked at my data", Data: accessLogView{Entries: entries, Receipts: s.receipts != nil, Me: person}})
 	return nil
 }
 

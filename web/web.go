@@ -57,6 +57,9 @@ type Options struct {
 	// Location is the time zone pages show times in; default time.Local.
 	Location *time.Location
 	Logger   *slog.Logger
+	// Receipts, when set, adds downloadable audit receipts to the access
+	// log and publishes the verifier key at /audit/key.
+	Receipts Receipts
 }
 
 // Purposes recorded in the audit log when results are viewed. A physician
@@ -81,6 +84,7 @@ type server struct {
 	sessions *sessions
 	pages    *pages
 	log      *slog.Logger
+	receipts Receipts // nil: no receipt links
 }
 
 // New returns the whole web interface as one handler, middleware included.
@@ -114,6 +118,7 @@ func New(svc Service, opts Options) http.Handler {
 		sessions: &sessions{key: key, ttl: ttl, secure: opts.SecureCookies},
 		pages:    newPages(loc),
 		log:      log,
+		receipts: opts.Receipts,
 	}
 	if s.auth == nil {
 		s.demo = &DemoAuthenticator{Identities: opts.Demo}
@@ -144,6 +149,8 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /patient", s.page(s.patient))
 	mux.HandleFunc("POST /patient/consents/{algorithm}", s.page(s.patientConsent))
 	mux.HandleFunc("GET /patient/access-log", s.page(s.patientAccessLog))
+	mux.HandleFunc("GET /patient/access-log/receipts/{seq}", s.page(s.patientReceipt))
+	mux.HandleFunc("GET /audit/key", s.verifierKey)
 	mux.HandleFunc("GET /physician", s.page(s.physician))
 	mux.HandleFunc("POST /physician/search", s.page(s.physicianSearch))
 	mux.HandleFunc("GET /physician/patients/{id}", s.page(s.physicianPatient))
@@ -156,6 +163,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/persons/{id}/audit", s.api(s.apiAudit))
 	mux.HandleFunc("GET /api/v1/algorithms", s.api(s.apiAlgorithms))
 	mux.HandleFunc("GET /api/v1/jobs", s.api(s.apiJobs))
+	mux.HandleFunc("GET /api/v1/audit/receipts/{seq}", s.api(s.apiReceipt))
 	mux.HandleFunc("/api/", s.apiNotFound)
 	mux.HandleFunc("/", s.notFound)
 	return mux

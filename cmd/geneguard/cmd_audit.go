@@ -37,7 +37,10 @@ const (
 	auditKeyFile   = "audit.key"        // signed-note skey
 	auditVKeyFile  = "audit.vkey"       // its public half, to publish
 	auditStateFile = "audit.checkpoint" // last checkpoint signed here
-	auditKeyEnv    = "GENEGUARD_AUDIT_KEY"
+	// defaultAuditOrigin names the log in its checkpoints; a deployment
+	// sets its own (e.g. its domain) when the key is first created.
+	defaultAuditOrigin = "geneguard.local/audit/v1"
+	auditKeyEnv        = "GENEGUARD_AUDIT_KEY"
 )
 
 var auditSubcommands = []struct{ name, summary string }{
@@ -112,7 +115,7 @@ func (f auditFlags) open(ctx context.Context) (*sqlstore.Store, error) {
 func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit checkpoint", "Signs a checkpoint (C2SP tlog-checkpoint, Ed25519 signed note) over every stored audit event\nand stores it. The signing key DATA/"+auditKeyFile+" is created on first use (or taken from $"+auditKeyEnv+");\nits public half is printed and written to DATA/"+auditVKeyFile+" for publishing. Signing is refused when\nthe stored log does not extend the last checkpoint signed (kept in the --state file).", stderr)
 	f := addAuditFlags(fs, false)
-	origin := fs.String("origin", "geneguard.local/audit/v1", "log origin (the key name), used only when the key is created")
+	origin := fs.String("origin", defaultAuditOrigin, "log origin (the key name), used only when the key is created")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/geneguard/geneguard/platform"
 	"github.com/geneguard/geneguard/queue"
 	"github.com/geneguard/geneguard/web"
 )
@@ -92,7 +95,11 @@ func (a *app) serve(ctx context.Context, addr string, workers int, ready func(ur
 	if err != nil {
 		return err
 	}
-	opts := web.Options{SessionKey: key, Logger: a.log, Demo: a.demoIdentities}
+	aud, err := a.startCheckpoints(ctx, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	opts := web.Options{SessionKey: key, Logger: a.log, Demo: a.demoIdentities, Receipts: aud}
 	srv := &http.Server{Handler: web.New(a.svc, opts), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -120,4 +127,38 @@ func (a *app) serve(ctx context.Context, addr string, workers int, ready func(ur
 		}
 	}
 	return nil
+}
+
+// startCheckpoints signs an audit checkpoint now and then every interval
+// while ctx lasts, keeping the last one in DATA/audit.checkpoint outside
+// the database, so that receipts are available within one interval of an
+// event and a database rolled back under the server is refused.
+func (a *app) startCheckpoints(ctx context.Context, every time.Duration) (*platform.Auditor, error) {
+	signer, vkey, _, err := loadAuditSigner(a.dataDir, defaultAuditOrigin, true)
+	if err != nil {
+		return nil, err
+	}
+	aud, err := platform.NewAuditor(a.store, vkey, signer)
+	if err != nil {
+		return nil, err
+	}
+	state := filepath.Join(a.dataDir, auditStateFile)
+	last, err := os.ReadFile(state)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("audit state: %w", err)
+	}
+	save := func(n []byte) {
+		if err := os.WriteFile(state, n, 0o600); err != nil {
+			a.log.Error("audit: saving the last checkpoint", slog.Any("err", err))
+		}
+	}
+	n, _, err := aud.Checkpoint(ctx, last)
+	if err != nil {
+		return nil, fmt.Errorf("audit checkpoint: %w", err)
+	}
+	save(n)
+	go aud.RunCheckpoints(ctx, every, n, save, func(err error) {
+		a.log.Error("audit: checkpoint refused or failed", slog.Any("err", err))
+	})
+	return aud, nil
 }
