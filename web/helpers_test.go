@@ -48,12 +48,22 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the options adjusted by adjust (may be nil).
+func newEnvWith(t *testing.T, adjust func(*web.Options)) *env {
+	t.Helper()
 	e := &env{svc: newFakeService(), log: &syncBuffer{}}
-	h := web.New(e.svc, web.Options{
+	opts := web.Options{
 		Demo:       demoIdentities,
 		SessionKey: testKey,
 		Logger:     slog.New(slog.NewJSONHandler(e.log, nil)),
-	})
+	}
+	if adjust != nil {
+		adjust(&opts)
+	}
+	h := web.New(e.svc, opts)
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	return e
