@@ -53,6 +53,10 @@ type Manifest struct {
 	// Drugs lists the medicines (lower-case INN) whose prescribing this
 	// algorithm informs; a prescription of one of them triggers it.
 	Drugs []string `json:"drugs,omitempty"`
+	// AgeMilestones, for algorithms that declare the "age" attribute, are
+	// the ages at which a person's result is recomputed; empty means every
+	// birthday (the age input changes then).
+	AgeMilestones []int `json:"age_milestones,omitempty"`
 	// Validation cases are run before approval; one failure blocks it.
 	Validation []Case `json:"validation,omitempty"`
 }
@@ -83,6 +87,35 @@ type Version struct {
 	SubmittedBy string            `json:"submitted_by"`
 	ApprovedBy  string            `json:"approved_by,omitempty"`
 	CreatedAt   time.Time         `json:"created_at"`
+	// Validation is the latest validation run's report (nil before one).
+	Validation *Report `json:"validation,omitempty"`
+	// When the version entered each later state (zero until it did).
+	ValidatedAt time.Time `json:"validated_at,omitzero"`
+	ApprovedAt  time.Time `json:"approved_at,omitzero"`
+	ActivatedAt time.Time `json:"activated_at,omitzero"`
+	RetiredAt   time.Time `json:"retired_at,omitzero"`
+}
+
+// DeclaresAttribute reports whether the manifest declares a person
+// attribute ("age", "sex").
+func (m Manifest) DeclaresAttribute(name string) bool {
+	for _, a := range m.Inputs.Attributes {
+		if a == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ListsDrug reports whether the algorithm informs prescribing of drug
+// (lower-case INN).
+func (m Manifest) ListsDrug(drug string) bool {
+	for _, d := range m.Drugs {
+		if d == drug {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrInvalid is wrapped by manifest validation failures.

@@ -14,8 +14,9 @@ import (
 
 // Service implements the platform's use cases on a Store.
 type Service struct {
-	store  Store
-	pseudo *identity.Pseudonymizer
+	store     Store
+	pseudo    *identity.Pseudonymizer
+	validator Validator
 }
 
 // NewService returns a service on store; pseudo turns personal codes into
@@ -331,48 +332,6 @@ func (s *Service) RegisterAlgorithm(ctx context.Context, p identity.Principal, v
 	})
 }
 
-// Activate makes an approved version the active one (retiring the previous
-// active version) and queues a recomputation for every consented person
-// with genotypes.
-func (s *Service) Activate(ctx context.Context, p identity.Principal, hash string) error {
-	if p.Role != identity.RoleGovernance && p.Role != identity.RoleSystem {
-		return &Error{Code: CodeForbidden, Message: "only the governance board activates algorithms"}
-	}
-	return s.store.InTx(ctx, func(tx Tx) error {
-		v, err := tx.Algorithm(hash)
-		if err != nil {
-			return err
-		}
-		if v.Status != algorithm.StatusApproved && !(p.Role == identity.RoleSystem && v.Status == algorithm.StatusDraft) {
-			return &Error{Code: CodeConflict, Message: fmt.Sprintf("version %s is %s; only an approved version can be activated", algorithm.ShortHash(hash), v.Status)}
-		}
-		if old, err := activeVersion(tx, v.Manifest.ID); err == nil {
-			if err := tx.SetAlgorithmStatus(old.Hash, algorithm.StatusRetired, ""); err != nil {
-				return err
-			}
-		} else if ErrorCode(err) != CodeNotFound {
-			return err
-		}
-		if err := tx.SetAlgorithmStatus(hash, algorithm.StatusActive, ""); err != nil {
-			return err
-		}
-		persons, err := tx.ConsentedPersons(v.Manifest.ID)
-		if err != nil {
-			return err
-		}
-		var jobs []ComputeJob
-		for _, person := range persons {
-			if _, _, err := tx.LatestSample(person); err == nil {
-				jobs = append(jobs, ComputeJob{Person: person, AlgorithmID: v.Manifest.ID, VersionHash: hash, Trigger: result.TriggerNewVersion})
-			}
-		}
-		if err := tx.Enqueue(jobs); err != nil {
-			return err
-		}
-		return audit(ctx, tx, p, "", "algorithm.activate", v.Manifest.ID+"@"+v.Manifest.Version, "registry", map[string]string{"hash": hash, "jobs": fmt.Sprint(len(jobs))})
-	})
-}
-
 // IngestDataset records a validated genotype dataset, creating persons for
 // its samples, and queues every consented active algorithm for them, all in
 // one transaction.
@@ -393,11 +352,24 @@ func (s *Service) IngestDataset(ctx context.Context, p identity.Principal, d *Da
 		if err := tx.InsertDataset(d, ds); err != nil {
 			return err
 		}
+		// A person with a pending test order gets it marked genotyped; their
+		// computations say the order triggered them.
+		ordered := map[string]bool{}
+		for _, smp := range ds {
+			orders, err := tx.FulfilTestOrders(smp.Person, d.ID)
+			if err != nil {
+				return err
+			}
+			for _, o := range orders {
+				ordered[smp.Person+"\x00"+o.AlgorithmID] = true
+			}
+		}
 		algs, err := tx.ActiveAlgorithms()
 		if err != nil {
 			return err
 		}
 		var q []ComputeJob
+		var batches []BatchJob
 		for _, a := range algs {
 			consented, err := tx.ConsentedPersons(a.Manifest.ID)
 			if err != nil {
@@ -407,16 +379,37 @@ func (s *Service) IngestDataset(ctx context.Context, p identity.Principal, d *Da
 			for _, c := range consented {
 				in[c] = true
 			}
+			var single, bulk []DatasetSample
 			for _, smp := range ds {
-				if in[smp.Person] {
-					q = append(q, ComputeJob{Person: smp.Person, AlgorithmID: a.Manifest.ID, VersionHash: a.Hash, Trigger: result.TriggerGenotype})
+				if !in[smp.Person] {
+					continue
 				}
+				if ordered[smp.Person+"\x00"+a.Manifest.ID] {
+					q = append(q, ComputeJob{Person: smp.Person, AlgorithmID: a.Manifest.ID, VersionHash: a.Hash, Trigger: result.TriggerTestOrder})
+					continue
+				}
+				s := smp
+				s.DatasetID = d.ID
+				single = append(single, s)
+			}
+			if len(single) > batchThreshold {
+				single, bulk = nil, single
+			}
+			batches = append(batches, Batches(bulk, a.Manifest.ID, a.Hash, result.TriggerGenotype, BatchSize)...)
+			for _, smp := range single {
+				q = append(q, ComputeJob{Person: smp.Person, AlgorithmID: a.Manifest.ID, VersionHash: a.Hash, Trigger: result.TriggerGenotype})
 			}
 		}
 		if err := tx.Enqueue(q); err != nil {
 			return err
 		}
+		if err := tx.EnqueueBatches(batches); err != nil {
+			return err
+		}
 		jobs = len(q)
+		for _, b := range batches {
+			jobs += len(b.Persons) // counted per person computed
+		}
 		return audit(ctx, tx, p, "", "ingest", fmt.Sprintf("dataset %d", d.ID), "biobank ingest", map[string]string{"sha256": d.SHA256, "samples": fmt.Sprint(len(samples)), "source": d.Source, "jobs": fmt.Sprint(len(q))})
 	})
 	return jobs, err

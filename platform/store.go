@@ -49,13 +49,21 @@ type Tx interface {
 	// ActiveAlgorithms returns the one active version of each algorithm.
 	ActiveAlgorithms() ([]*algorithm.Version, error)
 	AllAlgorithms() ([]*algorithm.Version, error)
+	// SetAlgorithmStatus moves a version to s, stamping the time it
+	// entered s (validated_at, approved_at, activated_at, retired_at).
 	SetAlgorithmStatus(hash string, s algorithm.Status, approver string) error
+	// RecordValidation stores a validation report on a version.
+	RecordValidation(hash string, r algorithm.Report) error
 
 	AppendConsent(e consent.Event) error
 	ConsentHistory(person, algorithmID string) ([]consent.Event, error)
 	// ConsentedPersons lists persons whose latest consent event for the
 	// algorithm is a grant.
 	ConsentedPersons(algorithmID string) ([]string, error)
+	// ConsentedSamples returns, for every person whose consent to the
+	// algorithm is in force and who has genotypes, their newest dataset
+	// sample, ordered by dataset and sample index.
+	ConsentedSamples(algorithmID string) ([]DatasetSample, error)
 
 	// InsertResult stores r unless a result for the same person, version
 	// and input already exists; it reports whether it inserted, and marks
@@ -63,14 +71,48 @@ type Tx interface {
 	InsertResult(r *result.Result) (bool, error)
 	// CurrentResults returns the person's results that nothing supersedes.
 	CurrentResults(person string) ([]result.Result, error)
+	// CurrentResult returns the person's current result for an algorithm.
+	CurrentResult(person, algorithmID string) (*result.Result, error)
 	AllResults(person string) ([]result.Result, error)
 
 	// Enqueue adds compute jobs to the durable queue in this transaction;
 	// a job that is already waiting with the same arguments is not added
 	// twice.
 	Enqueue(jobs []ComputeJob) error
+	// EnqueueBatches adds batch compute jobs (many persons of one
+	// dataset, one version) in this transaction.
+	EnqueueBatches(jobs []BatchJob) error
 	// CancelJobs cancels waiting compute jobs of a person and algorithm.
+	// Batch jobs are not cancelled: the runner re-checks each person's
+	// consent when it starts and when it writes.
 	CancelJobs(person, algorithmID string) (int, error)
+
+	// RecordRun stores one run's usage record.
+	RecordRun(r Run) error
+	// Usage lists run counts since a time, grouped by day, version,
+	// trigger and outcome.
+	Usage(since time.Time) ([]UsageRow, error)
+	// RecordResultChange notes that a new result changed a person's
+	// category; ResultChanges lists them for a version.
+	RecordResultChange(c ResultChange) error
+	ResultChanges(versionHash string) ([]ResultChange, error)
+
+	// InsertClinicalEvent records an event by (kind, source id); when one
+	// is there already it returns it and false.
+	InsertClinicalEvent(e *ClinicalEvent) (bool, error)
+	// InsertTestOrder records an order by source id; a repeat returns the
+	// stored one and false.
+	InsertTestOrder(o *TestOrder) (bool, error)
+	TestOrders(person string) ([]TestOrder, error)
+	// FulfilTestOrders marks a person's pending orders genotyped by a
+	// dataset and returns them.
+	FulfilTestOrders(person string, datasetID int64) ([]TestOrder, error)
+	// ConsentedPersonsWithGenotypes is ConsentedSamples' persons.
+	ConsentedPersonsWithGenotypes(algorithmID string) ([]Person, error)
+	// Mark and SetMark keep a scheduler's high-water mark by name ("" when
+	// never set).
+	Mark(name string) (string, error)
+	SetMark(name, value string) error
 
 	// Audit appends an event to the tamper-evident log.
 	Audit(e AuditEntry, details map[string]string) (uint64, error)
@@ -83,6 +125,18 @@ type DatasetSample struct {
 	Index     int    `json:"index"`
 	SampleID  string `json:"sample_id"`
 	Person    string `json:"person"`
+}
+
+// BatchJob asks the runner to compute one algorithm version for many
+// persons whose genotypes are in one dataset: the runner streams the file
+// once for all of them. Idempotency stays per (person, version, input
+// fingerprint), so a batch rerun after a crash writes only what is missing.
+type BatchJob struct {
+	AlgorithmID string         `json:"algorithm_id"`
+	VersionHash string         `json:"version_hash"`
+	Trigger     result.Trigger `json:"trigger"`
+	DatasetID   int64          `json:"dataset_id"`
+	Persons     []string       `json:"persons"`
 }
 
 // ComputeJob asks the runner to compute one algorithm version for one

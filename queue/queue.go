@@ -37,6 +37,45 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[sqlstore.ComputeArgs])
 	return nil
 }
 
+// BatchWorker works batch compute jobs (many persons of one dataset).
+type BatchWorker struct {
+	river.WorkerDefaults[sqlstore.BatchArgs]
+	Runner *runner.Runner
+	Log    *slog.Logger
+}
+
+// Work implements river.Worker.
+func (w *BatchWorker) Work(ctx context.Context, job *river.Job[sqlstore.BatchArgs]) error {
+	out, err := w.Runner.ComputeBatch(ctx, job.Args.BatchJob)
+	if err != nil {
+		return err
+	}
+	if w.Log != nil {
+		w.Log.Debug("computed batch", "job", job.ID, "algorithm", job.Args.AlgorithmID, "persons", len(job.Args.Persons), "outcomes", out)
+	}
+	return nil
+}
+
+// Timeout lets a batch run longer than a single job.
+func (w *BatchWorker) Timeout(*river.Job[sqlstore.BatchArgs]) time.Duration { return -1 }
+
+// ageArgs is the daily age-milestone pass, a River periodic job: River's
+// elected leader inserts it, so N workers run it once a day between them.
+type ageArgs struct{}
+
+func (ageArgs) Kind() string { return "age-milestones" }
+
+// AgeWorker runs the age-milestone pass for the day it runs.
+type AgeWorker struct {
+	river.WorkerDefaults[ageArgs]
+	Pass func(ctx context.Context, day time.Time) error
+}
+
+// Work implements river.Worker.
+func (w *AgeWorker) Work(ctx context.Context, job *river.Job[ageArgs]) error {
+	return w.Pass(ctx, time.Now().UTC())
+}
+
 // Config tunes a worker client.
 type Config struct {
 	Workers int // concurrent jobs; default 2 (one per core here)
@@ -45,6 +84,9 @@ type Config struct {
 	RescueAfter time.Duration
 	Log         *slog.Logger
 	ID          string
+	// AgeMilestones, when set, is run daily (and at start) as a River
+	// periodic job: the scheduled age-milestone trigger.
+	AgeMilestones func(ctx context.Context, day time.Time) error
 }
 
 // Start starts a River client working compute jobs on the store's pool.
@@ -60,6 +102,18 @@ func Start(ctx context.Context, st *sqlstore.Store, r *runner.Runner, cfg Config
 	if err := river.AddWorkerSafely(workers, &Worker{Runner: r, Log: cfg.Log}); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &BatchWorker{Runner: r, Log: cfg.Log}); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	var periodic []*river.PeriodicJob
+	if cfg.AgeMilestones != nil {
+		if err := river.AddWorkerSafely(workers, &AgeWorker{Pass: cfg.AgeMilestones}); err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return ageArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	rc := &river.Config{
 		ID:                   cfg.ID,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
@@ -69,6 +123,7 @@ func Start(ctx context.Context, st *sqlstore.Store, r *runner.Runner, cfg Config
 		JobTimeout:           cfg.RescueAfter / 2,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		Logger:               cfg.Log,
+		PeriodicJobs:         periodic,
 	}
 	if rc.Logger == nil {
 		rc.Logger = slog.New(slog.DiscardHandler)

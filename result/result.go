@@ -19,6 +19,7 @@ const (
 	TriggerPrescription Trigger = "prescription" // a drug with PGx guidance was prescribed
 	TriggerAge          Trigger = "age"          // an age milestone for age-dependent risk
 	TriggerManual       Trigger = "manual"       // an operator asked
+	TriggerTestOrder    Trigger = "test-order"   // genotypes arrived for a patient's test order
 )
 
 // Result is one algorithm output for one person.

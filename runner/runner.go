@@ -8,13 +8,16 @@
 package runner
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,107 +78,372 @@ const (
 	OutcomeExisting  Outcome = "existing"   // same input and version: nothing new
 	OutcomeNoConsent Outcome = "no-consent" // consent not in force: nothing computed
 	OutcomeNoData    Outcome = "no-data"    // no genotypes for the person
+	OutcomeNotActive Outcome = "not-active" // the version is not active: nothing computed
+	OutcomeFailed    Outcome = "failed"     // the engine failed on the person's input (batch only)
 )
+
+// runOutcome is how an outcome is named in usage records and the audit log.
+var runOutcome = map[Outcome]string{
+	OutcomeComputed: platform.RunNewResult, OutcomeExisting: platform.RunUnchanged,
+	OutcomeNoConsent: platform.RunNoConsent, OutcomeNoData: platform.RunNoData,
+	OutcomeNotActive: platform.RunNotActive, OutcomeFailed: platform.RunFailed,
+}
+
+// writeChunk is how many persons' results one write transaction holds:
+// short transactions keep the audit log's append lock (and SQLite's one
+// connection) free for the clinical API between them.
+const writeChunk = 32
 
 // Compute runs one job. It is idempotent: a job run twice (a worker killed
 // after the write but before the queue marked the job done) finds its result
-// by (person, version, input fingerprint) and writes nothing new.
+// by (person, version, input fingerprint) and writes nothing new. An engine
+// failure is returned, so the queue retries the job.
 func (r *Runner) Compute(ctx context.Context, job platform.ComputeJob) (Outcome, error) {
-	var (
-		v      *algorithm.Version
-		person *platform.Person
-		ds     *platform.Dataset
-		smp    *platform.DatasetSample
-		stop   Outcome
-	)
+	out, err := r.compute(ctx, job.AlgorithmID, job.VersionHash, job.Trigger, []string{job.Person}, true)
+	if err != nil {
+		return "", err
+	}
+	return out[job.Person], nil
+}
+
+// ComputeBatch runs one version for many persons, streaming each genotype
+// file once for all of them. Per person it does what Compute does (consent
+// checked at the start and in the write, input fingerprint, idempotent
+// write, run record, audit event); an engine failure on one person's input
+// is recorded as a failed run and the others go on. It returns the count
+// of each outcome.
+func (r *Runner) ComputeBatch(ctx context.Context, job platform.BatchJob) (map[Outcome]int, error) {
+	out, err := r.compute(ctx, job.AlgorithmID, job.VersionHash, job.Trigger, job.Persons, false)
+	if err != nil {
+		return nil, err
+	}
+	n := map[Outcome]int{}
+	for _, o := range out {
+		n[o]++
+	}
+	return n, nil
+}
+
+// work is one person's way through a computation.
+type work struct {
+	id      string
+	person  *platform.Person
+	ds      *platform.Dataset
+	smp     *platform.DatasetSample
+	in      Input
+	fp      string
+	res     *result.Result
+	ms      int64
+	outcome Outcome
+	err     error
+}
+
+func (r *Runner) compute(ctx context.Context, algorithmID, hash string, trig result.Trigger, persons []string, strict bool) (map[string]Outcome, error) {
+	var v *algorithm.Version
+	ws := make([]*work, 0, len(persons))
+	seen := map[string]bool{}
+	for _, p := range persons {
+		if !seen[p] {
+			seen[p] = true
+			ws = append(ws, &work{id: p})
+		}
+	}
 	err := r.Store.Read(ctx, func(tx platform.Tx) error {
 		var err error
-		h, err := tx.ConsentHistory(job.Person, job.AlgorithmID)
-		if err != nil {
+		if v, err = tx.Algorithm(hash); err != nil {
 			return err
 		}
-		if !consent.Granted(h) {
-			stop = OutcomeNoConsent
-			return nil
+		for _, w := range ws {
+			h, err := tx.ConsentHistory(w.id, algorithmID)
+			if err != nil {
+				return err
+			}
+			if !consent.Granted(h) {
+				w.outcome = OutcomeNoConsent
+				continue
+			}
+			if v.Status != algorithm.StatusActive {
+				// Only active versions run for clinical use; a job queued
+				// before its version was retired computes nothing.
+				w.outcome = OutcomeNotActive
+				continue
+			}
+			if w.person, err = tx.Person(w.id); err != nil {
+				return err
+			}
+			w.ds, w.smp, err = tx.LatestSample(w.id)
+			if platform.IsNotFound(err) {
+				w.outcome = OutcomeNoData
+				continue
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if v, err = tx.Algorithm(job.VersionHash); err != nil {
-			return err
-		}
-		if person, err = tx.Person(job.Person); err != nil {
-			return err
-		}
-		ds, smp, err = tx.LatestSample(job.Person)
-		if platform.IsNotFound(err) {
-			stop = OutcomeNoData
-			return nil
-		}
-		return err
+		return nil
 	})
-	if err != nil || stop != "" {
-		return stop, err
+	if err != nil {
+		return nil, err
 	}
-	if v.Manifest.ID != job.AlgorithmID {
-		return "", fmt.Errorf("runner: job names algorithm %s but version %s is %s", job.AlgorithmID, algorithm.ShortHash(v.Hash), v.Manifest.ID)
+	if v.Manifest.ID != algorithmID {
+		return nil, fmt.Errorf("runner: job names algorithm %s but version %s is %s", algorithmID, algorithm.ShortHash(v.Hash), v.Manifest.ID)
 	}
+	todo := ws[:0:0]
+	for _, w := range ws {
+		if w.outcome == "" {
+			todo = append(todo, w)
+		}
+	}
+	if len(todo) > 0 {
+		if err := r.run(ctx, v, todo, strict); err != nil {
+			if strict && len(todo) == 1 && ctx.Err() == nil {
+				// The failure is returned for the queue to retry; the
+				// attempt still counts in usage.
+				w := todo[0]
+				_ = r.Store.InTx(ctx, func(tx platform.Tx) error {
+					return tx.RecordRun(platform.Run{Person: w.id, AlgorithmID: v.Manifest.ID, VersionHash: v.Hash, Trigger: trig, InputFingerprint: w.fp, Outcome: platform.RunFailed, DurationMS: w.ms, Worker: r.Worker})
+				})
+			}
+			return nil, err
+		}
+	}
+	if err := r.write(ctx, v, trig, ws); err != nil {
+		return nil, err
+	}
+	out := make(map[string]Outcome, len(ws))
+	for _, w := range ws {
+		out[w.id] = w.outcome
+	}
+	return out, nil
+}
+
+// run extracts every person's declared input (one pass over each genotype
+// file) and runs the engine, outside any transaction.
+func (r *Runner) run(ctx context.Context, v *algorithm.Version, ws []*work, strict bool) error {
 	eng, ok := r.Engines[v.Manifest.Kind]
 	if !ok {
-		return "", fmt.Errorf("runner: no engine for kind %s", v.Manifest.Kind)
+		return fmt.Errorf("runner: no engine for kind %s", v.Manifest.Kind)
 	}
 	loci, err := eng.Loci(v)
 	if err != nil {
-		return "", fmt.Errorf("runner: %s: declared loci: %w", v.Manifest.ID, err)
+		return fmt.Errorf("runner: %s: declared loci: %w", v.Manifest.ID, err)
 	}
-	in := Input{Attrs: attributes(v.Manifest.Inputs.Attributes, person, r.now())}
-	in.VCF, err = Extract(ds.Path, smp.Index, loci)
-	if err != nil {
-		return "", fmt.Errorf("runner: dataset %d: %w", ds.ID, err)
-	}
-	fp := Fingerprint(in)
-	start := time.Now()
-	out, err := eng.Run(ctx, v, in)
-	if err != nil {
-		return "", fmt.Errorf("runner: %s@%s for %s: %w", v.Manifest.ID, v.Manifest.Version, job.Person, err)
-	}
-	data, err := json.Marshal(out.Data)
-	if err != nil {
-		return "", fmt.Errorf("runner: encode output: %w", err)
-	}
-	res := &result.Result{
-		Person: job.Person, AlgorithmID: v.Manifest.ID, VersionHash: v.Hash, Version: v.Manifest.Version,
-		InputFingerprint: fp, DatasetID: ds.ID, Trigger: job.Trigger, Summary: out.Summary, Category: out.Category,
-		Output: data, DurationMS: time.Since(start).Milliseconds(), Worker: r.Worker,
-	}
-	outcome := OutcomeComputed
-	err = r.Store.InTx(ctx, func(tx platform.Tx) error {
-		outcome = OutcomeComputed
-		// Consent may have been withdrawn while the engine ran: the write
-		// re-checks it in the same transaction as the insert.
-		h, err := tx.ConsentHistory(job.Person, job.AlgorithmID)
-		if err != nil {
-			return err
+	byDataset := map[int64][]*work{}
+	var order []int64
+	for _, w := range ws {
+		if _, ok := byDataset[w.ds.ID]; !ok {
+			order = append(order, w.ds.ID)
 		}
-		if !consent.Granted(h) {
-			outcome = OutcomeNoConsent
+		byDataset[w.ds.ID] = append(byDataset[w.ds.ID], w)
+	}
+	now := r.now()
+	for _, id := range order {
+		group := byDataset[id]
+		idxs := make([]int, len(group))
+		for i, w := range group {
+			idxs[i] = w.smp.Index
+		}
+		vcfs, err := ExtractMany(group[0].ds.Path, idxs, loci)
+		if err != nil {
+			return fmt.Errorf("runner: dataset %d: %w", id, err)
+		}
+		for _, w := range group {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			w.in = Input{VCF: vcfs[w.smp.Index], Attrs: attributes(v.Manifest.Inputs.Attributes, w.person, now)}
+			w.fp = Fingerprint(w.in)
+			start := time.Now()
+			out, err := eng.Run(ctx, v, w.in)
+			w.ms = time.Since(start).Milliseconds()
+			if err != nil {
+				err = fmt.Errorf("runner: %s@%s for %s: %w", v.Manifest.ID, v.Manifest.Version, w.id, err)
+				if strict {
+					return err
+				}
+				w.outcome, w.err = OutcomeFailed, err
+				continue
+			}
+			data, err := json.Marshal(out.Data)
+			if err != nil {
+				return fmt.Errorf("runner: encode output: %w", err)
+			}
+			w.res = &result.Result{
+				Person: w.id, AlgorithmID: v.Manifest.ID, VersionHash: v.Hash, Version: v.Manifest.Version,
+				InputFingerprint: w.fp, DatasetID: w.ds.ID, Summary: out.Summary, Category: out.Category,
+				Output: data, DurationMS: w.ms, Worker: r.Worker,
+			}
+		}
+	}
+	return nil
+}
+
+// write stores results, run records and audit events, writeChunk persons
+// per transaction. Consent may have been withdrawn while the engine ran:
+// each person's is re-checked in the transaction that would insert.
+func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Trigger, ws []*work) error {
+	for start := 0; start < len(ws); start += writeChunk {
+		chunk := ws[start:min(start+writeChunk, len(ws))]
+		initial := make([]Outcome, len(chunk))
+		for i, w := range chunk {
+			initial[i] = w.outcome
+		}
+		err := r.Store.InTx(ctx, func(tx platform.Tx) error {
+			var events []func() error
+			for i, w := range chunk {
+				w.outcome = initial[i] // the transaction may be retried
+				if w.res != nil {
+					w.res.Trigger = trig
+					h, err := tx.ConsentHistory(w.id, v.Manifest.ID)
+					if err != nil {
+						return err
+					}
+					if !consent.Granted(h) {
+						w.outcome = OutcomeNoConsent
+					} else {
+						prev, err := tx.CurrentResult(w.id, v.Manifest.ID)
+						if err != nil && !platform.IsNotFound(err) {
+							return err
+						}
+						inserted, err := tx.InsertResult(w.res)
+						if err != nil {
+							return err
+						}
+						w.outcome = OutcomeExisting
+						if inserted {
+							w.outcome = OutcomeComputed
+							if prev != nil && prev.Category != w.res.Category {
+								if err := tx.RecordResultChange(platform.ResultChange{Person: w.id, AlgorithmID: v.Manifest.ID, VersionHash: v.Hash, ResultID: w.res.ID, PreviousID: prev.ID, OldCategory: prev.Category, NewCategory: w.res.Category}); err != nil {
+									return err
+								}
+							}
+						}
+					}
+				}
+				run := platform.Run{Person: w.id, AlgorithmID: v.Manifest.ID, VersionHash: v.Hash, Trigger: trig, Outcome: runOutcome[w.outcome], DurationMS: w.ms, Worker: r.Worker}
+				if w.outcome == OutcomeComputed || w.outcome == OutcomeExisting || w.outcome == OutcomeFailed {
+					run.InputFingerprint = w.fp
+				}
+				if w.outcome == OutcomeComputed || w.outcome == OutcomeExisting {
+					run.ResultID = w.res.ID
+				}
+				if err := tx.RecordRun(run); err != nil {
+					return err
+				}
+				if w.outcome != OutcomeComputed && w.outcome != OutcomeExisting {
+					continue // nothing ran on the person's data: no audit event
+				}
+				w := w
+				events = append(events, func() error {
+					details := map[string]string{"version_hash": v.Hash, "input_fingerprint": w.fp, "result": strconv.FormatInt(w.res.ID, 10), "dataset": strconv.FormatInt(w.ds.ID, 10), "worker": r.Worker, "duration_ms": strconv.FormatInt(w.ms, 10), "outcome": runOutcome[w.outcome]}
+					_, err := tx.Audit(platform.AuditEntry{
+						Actor: identity.System.Subject, Role: string(identity.RoleSystem), Person: w.id,
+						Action: "run", Object: v.Manifest.ID + "@" + v.Manifest.Version, Purpose: string(trig),
+					}, details)
+					return err
+				})
+			}
+			// Audit events last: the log's append lock is held from the
+			// first append to the commit, so it is held briefly.
+			for _, ev := range events {
+				if err := ev(); err != nil {
+					return err
+				}
+			}
 			return nil
-		}
-		inserted, err := tx.InsertResult(res)
+		})
 		if err != nil {
 			return err
 		}
-		details := map[string]string{"version_hash": v.Hash, "input_fingerprint": fp, "result": strconv.FormatInt(res.ID, 10), "dataset": strconv.FormatInt(ds.ID, 10), "worker": r.Worker, "duration_ms": strconv.FormatInt(res.DurationMS, 10), "outcome": "new-result"}
-		if !inserted {
-			// Same version, same input: the stored result stands. The run
-			// still happened and is recorded, so usage counts are true.
-			outcome = OutcomeExisting
-			details["outcome"] = "unchanged"
+	}
+	return nil
+}
+
+// Validate runs a version's validation cases through the runner's engines
+// exactly as a person's computation runs: each case's VCF is cut down to
+// the bundle's declared loci (sample renamed SAMPLE) and given only the
+// declared attributes, and the output must match the case's expectation
+// (summary or category). It implements platform.Validator. An engine
+// failure on a case fails that case; a bundle the engine cannot load fails
+// them all with its error.
+func (r *Runner) Validate(ctx context.Context, v *algorithm.Version) (algorithm.Report, error) {
+	rep := algorithm.Report{At: r.now()}
+	eng, ok := r.Engines[v.Manifest.Kind]
+	if !ok {
+		return rep, fmt.Errorf("runner: no engine for kind %s", v.Manifest.Kind)
+	}
+	loci, lociErr := eng.Loci(v)
+	for _, c := range v.Manifest.Validation {
+		cr := algorithm.CaseResult{Name: c.Name, Expect: c.Expect}
+		if lociErr != nil {
+			cr.Error = "bundle: " + lociErr.Error()
+			rep.Cases = append(rep.Cases, cr)
+			continue
 		}
-		_, err = tx.Audit(platform.AuditEntry{
-			Actor: identity.System.Subject, Role: string(identity.RoleSystem), Person: job.Person,
-			Action: "run", Object: v.Manifest.ID + "@" + v.Manifest.Version, Purpose: string(job.Trigger),
-		}, details)
-		return err
-	})
-	return outcome, err
+		in, err := caseInput(c, v.Manifest.Inputs.Attributes, loci)
+		if err != nil {
+			cr.Error = "case input: " + err.Error()
+			rep.Cases = append(rep.Cases, cr)
+			continue
+		}
+		out, err := eng.Run(ctx, v, in)
+		if err != nil {
+			if ctx.Err() != nil {
+				return rep, ctx.Err()
+			}
+			cr.Error = err.Error()
+		} else {
+			cr.Got = out.Summary
+			if c.Expect == out.Category && c.Expect != out.Summary {
+				cr.Got = out.Category
+			}
+			cr.Pass = c.Matches(out.Summary, out.Category)
+		}
+		rep.Cases = append(rep.Cases, cr)
+	}
+	return rep, nil
+}
+
+// caseInput turns a validation case into the Input the engine would get:
+// its first sample at the declared loci, and its declared attributes.
+func caseInput(c algorithm.Case, declared []string, loci map[Locus]bool) (Input, error) {
+	f, err := os.CreateTemp("", "geneguard-case-*.vcf")
+	if err != nil {
+		return Input{}, err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(c.VCF); err != nil {
+		f.Close()
+		return Input{}, err
+	}
+	if err := f.Close(); err != nil {
+		return Input{}, err
+	}
+	// The case's VCF is checked as strictly as an ingested file.
+	vr, err := vcf.Open(f.Name())
+	if err != nil {
+		return Input{}, err
+	}
+	for {
+		if _, err := vr.Read(); err == io.EOF {
+			break
+		} else if err != nil {
+			vr.Close()
+			return Input{}, err
+		}
+	}
+	vr.Close()
+	b, err := Extract(f.Name(), 0, loci)
+	if err != nil {
+		return Input{}, err
+	}
+	attrs := map[string]string{}
+	for _, a := range declared {
+		if val, ok := c.Attrs[a]; ok {
+			attrs[a] = val
+		}
+	}
+	return Input{VCF: b, Attrs: attrs}, nil
 }
 
 func (r *Runner) now() time.Time {
@@ -191,11 +459,7 @@ func attributes(declared []string, p *platform.Person, now time.Time) map[string
 	for _, a := range declared {
 		switch a {
 		case "age":
-			age := now.Year() - p.BirthDate.Year()
-			if now.YearDay() < p.BirthDate.YearDay() {
-				age--
-			}
-			out["age"] = strconv.Itoa(age)
+			out["age"] = strconv.Itoa(platform.AgeOn(p.BirthDate, now))
 		case "sex":
 			out["sex"] = p.Sex
 		}
@@ -225,39 +489,140 @@ func Fingerprint(in Input) string {
 // FORMAT definitions, and names the sample "SAMPLE" so that the fingerprint
 // does not depend on the biobank's sample labels.
 func Extract(path string, idx int, loci map[Locus]bool) ([]byte, error) {
+	m, err := ExtractMany(path, []int{idx}, loci)
+	if err != nil {
+		return nil, err
+	}
+	return m[idx], nil
+}
+
+// ExtractMany is Extract for many sample columns in one pass over the
+// file: it returns, for each index, exactly the bytes Extract would. The
+// file was validated whole at ingest, so records are not re-validated
+// here: only lines at declared loci are split into columns, and the rest
+// are skipped after their first two fields.
+func ExtractMany(path string, idxs []int, loci map[Locus]bool) (map[int][]byte, error) {
 	r, err := vcf.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
 	h := r.Header()
-	if idx < 0 || idx >= len(h.Samples) {
-		return nil, fmt.Errorf("sample index %d out of range (%d samples)", idx, len(h.Samples))
+	r.Close()
+	for _, idx := range idxs {
+		if idx < 0 || idx >= len(h.Samples) {
+			return nil, fmt.Errorf("sample index %d out of range (%d samples)", idx, len(h.Samples))
+		}
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "##fileformat=%s\n", h.FileFormat)
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "##fileformat=%s\n", h.FileFormat)
 	for _, m := range h.Meta {
 		if strings.HasPrefix(m, "reference=") || strings.HasPrefix(m, "contig=") || strings.HasPrefix(m, "FORMAT=") {
-			fmt.Fprintf(&b, "##%s\n", m)
+			fmt.Fprintf(&head, "##%s\n", m)
 		}
 	}
-	b.WriteString("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tSAMPLE\n")
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
+	head.WriteString("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tSAMPLE\n")
+	out := make(map[int]*bytes.Buffer, len(idxs))
+	for _, idx := range idxs {
+		if out[idx] == nil {
+			b := &bytes.Buffer{}
+			b.Write(head.Bytes())
+			out[idx] = b
 		}
+	}
+	// Locus lookup by the raw CHROM text, normalised once per spelling.
+	norm := map[string]string{}
+	err = scanRecords(path, func(line []byte) error {
+		t1 := bytes.IndexByte(line, '\t')
+		if t1 < 0 {
+			return fmt.Errorf("malformed record %q", truncate(line))
+		}
+		t2 := bytes.IndexByte(line[t1+1:], '\t')
+		if t2 < 0 {
+			return fmt.Errorf("malformed record %q", truncate(line))
+		}
+		chrom, ok := norm[string(line[:t1])]
+		if !ok {
+			chrom = vcf.NormalizeChrom(string(line[:t1]))
+			norm[string(line[:t1])] = chrom
+		}
+		pos, err := strconv.Atoi(string(line[t1+1 : t1+1+t2]))
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("malformed POS in %q", truncate(line))
 		}
-		if !loci[Locus{vcf.NormalizeChrom(rec.Chrom), rec.Pos}] {
+		if !loci[Locus{chrom, pos}] {
+			return nil
+		}
+		cols := strings.Split(string(line), "\t")
+		if len(cols) != 9+len(h.Samples) {
+			return fmt.Errorf("%d columns at %s:%d, header says %d", len(cols), cols[0], pos, 9+len(h.Samples))
+		}
+		prefix := fmt.Sprintf("%s\t%d\t%s\t%s\t%s\t%s\t%s\t.\t%s\t", cols[0], pos, cols[2], cols[3], cols[4], cols[5], cols[6], cols[8])
+		for idx, b := range out {
+			b.WriteString(prefix)
+			b.WriteString(cols[9+idx])
+			b.WriteByte('\n')
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := make(map[int][]byte, len(out))
+	for idx, b := range out {
+		res[idx] = b.Bytes()
+	}
+	return res, nil
+}
+
+// scanRecords calls fn with each data line of a plain, gzip or BGZF VCF
+// (without its line ending), reading lines of any length.
+func scanRecords(path string, fn func(line []byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	var src io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br) // multistream: reads every BGZF block
+		if err != nil {
+			return err
+		}
+		defer zr.Close()
+		src = zr
+	}
+	lr := bufio.NewReaderSize(src, 1<<20)
+	var long []byte
+	for {
+		chunk, err := lr.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long, chunk...)
 			continue
 		}
-		alt := "."
-		if len(rec.Alt) > 0 {
-			alt = strings.Join(rec.Alt, ",")
+		line := chunk
+		if len(long) > 0 {
+			line = append(long, chunk...)
+			long = long[:0]
 		}
-		fmt.Fprintf(&b, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t.\t%s\t%s\n", rec.Chrom, rec.Pos, rec.ID, rec.Ref, alt, rec.Qual, rec.Filter, strings.Join(rec.Format, ":"), rec.RawSample(idx))
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) > 0 && line[0] != '#' {
+			if ferr := fn(line); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return b.Bytes(), nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "…"
+	}
+	return string(b)
 }

@@ -200,7 +200,7 @@ func retryable(err error) bool {
 // JobStats implements platform.Store.
 func (s *Store) JobStats(ctx context.Context) (platform.JobStats, error) {
 	var st platform.JobStats
-	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM river_job WHERE kind = 'compute' GROUP BY state`)
+	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM river_job WHERE kind IN ('compute', 'compute-batch') GROUP BY state`)
 	if err != nil {
 		return st, fmt.Errorf("sqlstore: job stats: %w", err)
 	}

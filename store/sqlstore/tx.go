@@ -186,15 +186,16 @@ func (t *tx) InsertAlgorithm(v *algorithm.Version) error {
 }
 
 func (t *tx) scanVersions(q string, args ...any) ([]*algorithm.Version, error) {
-	rows, err := t.query(`SELECT hash, manifest, status, submitted_by, approved_by, created_at FROM algorithm_versions `+q, args...)
+	rows, err := t.query(`SELECT hash, manifest, status, submitted_by, approved_by, created_at, validation, validated_at, approved_at, activated_at, retired_at FROM algorithm_versions `+q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: algorithms: %w", err)
 	}
 	var out []*algorithm.Version
 	for rows.Next() {
 		v := &algorithm.Version{}
-		var m, st string
-		if err := rows.Scan(&v.Hash, &m, &st, &v.SubmittedBy, &v.ApprovedBy, &v.CreatedAt); err != nil {
+		var m, st, val string
+		var at [4]sql.NullTime
+		if err := rows.Scan(&v.Hash, &m, &st, &v.SubmittedBy, &v.ApprovedBy, &v.CreatedAt, &val, &at[0], &at[1], &at[2], &at[3]); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlstore: algorithms: %w", err)
 		}
@@ -202,6 +203,14 @@ func (t *tx) scanVersions(q string, args ...any) ([]*algorithm.Version, error) {
 			rows.Close()
 			return nil, fmt.Errorf("sqlstore: algorithm %s manifest: %w", v.Hash, err)
 		}
+		if val != "" {
+			v.Validation = &algorithm.Report{}
+			if err := json.Unmarshal([]byte(val), v.Validation); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlstore: algorithm %s validation report: %w", v.Hash, err)
+			}
+		}
+		v.ValidatedAt, v.ApprovedAt, v.ActivatedAt, v.RetiredAt = at[0].Time, at[1].Time, at[2].Time, at[3].Time
 		v.Status = algorithm.Status(st)
 		out = append(out, v)
 	}
@@ -255,13 +264,17 @@ func (t *tx) AllAlgorithms() ([]*algorithm.Version, error) {
 }
 
 func (t *tx) SetAlgorithmStatus(hash string, st algorithm.Status, approver string) error {
-	q := `UPDATE algorithm_versions SET status = ? WHERE hash = ?`
-	args := []any{string(st), hash}
+	q := `UPDATE algorithm_versions SET status = ?`
+	args := []any{string(st)}
 	if approver != "" {
-		q = `UPDATE algorithm_versions SET status = ?, approved_by = ? WHERE hash = ?`
-		args = []any{string(st), approver, hash}
+		q += `, approved_by = ?`
+		args = append(args, approver)
 	}
-	res, err := t.exec(q, args...)
+	if col, ok := statusStamp[st]; ok {
+		q += `, ` + col + ` = ?`
+		args = append(args, t.now)
+	}
+	res, err := t.exec(q+` WHERE hash = ?`, append(args, hash)...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: set algorithm status: %w", err)
 	}
@@ -269,6 +282,14 @@ func (t *tx) SetAlgorithmStatus(hash string, st algorithm.Status, approver strin
 		return &platform.Error{Code: platform.CodeNotFound, Message: "no algorithm version " + algorithm.ShortHash(hash), Err: platform.ErrNotFound}
 	}
 	return nil
+}
+
+// statusStamp names the column recording when a version entered a state.
+var statusStamp = map[algorithm.Status]string{
+	algorithm.StatusValidated: "validated_at",
+	algorithm.StatusApproved:  "approved_at",
+	algorithm.StatusActive:    "activated_at",
+	algorithm.StatusRetired:   "retired_at",
 }
 
 // ---- consent
@@ -429,17 +450,44 @@ func (t *tx) CancelJobs(person, algorithmID string) (int, error) {
 	if t.s.dialect == SQLite {
 		args = "json(args)" // River keeps args as binary JSONB on SQLite
 	}
-	rows, err := t.query(`SELECT id, ` + args + ` FROM river_job WHERE kind = 'compute' AND state IN ('available', 'scheduled', 'retryable', 'pending')`)
+	rows, err := t.query(`SELECT id, kind, ` + args + ` FROM river_job WHERE kind IN ('compute', 'compute-batch') AND state IN ('available', 'scheduled', 'retryable', 'pending')`)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: cancel jobs: %w", err)
 	}
 	var ids []int64
+	shrunk := map[int64]platform.BatchJob{} // batch jobs to rewrite without the person
 	for rows.Next() {
 		var id int64
+		var kind string
 		var args []byte
-		if err := rows.Scan(&id, &args); err != nil {
+		if err := rows.Scan(&id, &kind, &args); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("sqlstore: cancel jobs: %w", err)
+		}
+		if kind == "compute-batch" {
+			var b platform.BatchJob
+			if err := json.Unmarshal(args, &b); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("sqlstore: cancel jobs: job %d args: %w", id, err)
+			}
+			if b.AlgorithmID != algorithmID {
+				continue
+			}
+			keep := b.Persons[:0:0]
+			for _, p := range b.Persons {
+				if p != person {
+					keep = append(keep, p)
+				}
+			}
+			switch {
+			case len(keep) == len(b.Persons):
+			case len(keep) == 0:
+				ids = append(ids, id)
+			default:
+				b.Persons = keep
+				shrunk[id] = b
+			}
+			continue
 		}
 		var j platform.ComputeJob
 		if err := json.Unmarshal(args, &j); err != nil {
@@ -451,12 +499,29 @@ func (t *tx) CancelJobs(person, algorithmID string) (int, error) {
 		}
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("sqlstore: cancel jobs: %w", err)
+	}
 	for _, id := range ids {
 		if _, err := t.exec(`UPDATE river_job SET state = 'cancelled', finalized_at = ? WHERE id = ? AND state IN ('available', 'scheduled', 'retryable', 'pending')`, t.now, id); err != nil {
 			return 0, fmt.Errorf("sqlstore: cancel job %d: %w", id, err)
 		}
 	}
-	return len(ids), nil
+	// A waiting batch goes on for the others without the person.
+	set := "CAST(? AS jsonb)"
+	if t.s.dialect == SQLite {
+		set = "jsonb(?)"
+	}
+	for id, b := range shrunk {
+		args, err := json.Marshal(batchArgs{b})
+		if err != nil {
+			return 0, fmt.Errorf("sqlstore: cancel jobs: %w", err)
+		}
+		if _, err := t.exec(`UPDATE river_job SET args = `+set+` WHERE id = ? AND state IN ('available', 'scheduled', 'retryable', 'pending')`, string(args), id); err != nil {
+			return 0, fmt.Errorf("sqlstore: remove person from batch job %d: %w", id, err)
+		}
+	}
+	return len(ids) + len(shrunk), nil
 }
 
 // ---- audit
