@@ -13,10 +13,6 @@ import (
 	"github.com/geneguard/geneguard/vcf"
 )
 
-// lowestFunctionGenes are genes PharmCAT calls with "lowest function" logic
-// when the data is not effectively phased.
-var lowestFunctionGenes = map[string]bool{"DPYD": true, "RYR1": true}
-
 // GeneCall is the result for one sample and one gene. NO_CALL is a
 // first-class result: Diplotypes is empty and NoCallReason says why.
 type GeneCall struct {
@@ -25,13 +21,26 @@ type GeneCall struct {
 	// than one means the data cannot tell them apart (never a silent pick).
 	Diplotypes []string    `json:"diplotypes"`
 	Matches    []Diplotype `json:"matches,omitempty"`
-	// Phenotypes runs parallel to Diplotypes ("" where no table covers
-	// the gene).
+	// HaplotypeList is true when Diplotypes holds single haplotypes, not
+	// diplotypes: PharmCAT's answer for DPYD data that is not effectively
+	// phased is the list of alleles found ("X (homozygous)" when on both
+	// strands), from which the lowest-function pair in Recommended is taken.
+	HaplotypeList bool `json:"haplotypeList,omitempty"`
+	// Recommended holds the diplotypes that phenotypes and recommendations
+	// are looked up by when they differ from Diplotypes: DPYD's
+	// lowest-function pair (the lowest-activity allele of each strand, or
+	// the two lowest of an unphased list), and SLCO1B1 inferred from
+	// rs4149056 alone when no diplotype fits. Inferred explains it.
+	Recommended []string `json:"recommendedDiplotypes,omitempty"`
+	Inferred    string   `json:"inferred,omitempty"`
+	// Phenotypes runs parallel to LookupDiplotypes ("" where no table
+	// covers the gene).
 	Phenotypes []string `json:"phenotypes,omitempty"`
-	// ActivityScores runs parallel to Diplotypes for activity-score genes.
+	// ActivityScores runs parallel to LookupDiplotypes for activity-score
+	// genes.
 	ActivityScores []string `json:"activityScores,omitempty"`
-	// LookupKeys runs parallel to Diplotypes: what guideline rows are
-	// keyed by (the phenotype, or the activity score).
+	// LookupKeys runs parallel to LookupDiplotypes: what guideline rows
+	// are keyed by (the phenotype, or the activity score).
 	LookupKeys []string `json:"lookupKeys,omitempty"`
 	// Phenotype is set when every diplotype gives the same phenotype;
 	// otherwise Ambiguous is true and Phenotypes must be shown.
@@ -49,7 +58,26 @@ type GeneCall struct {
 	// than matched from the VCF.
 	OutsideCall bool   `json:"outsideCall,omitempty"`
 	DataVersion string `json:"dataVersion"`
+
+	// recommended runs parallel to Recommended, with the haplotypes.
+	recommended []Diplotype
 }
+
+// LookupDiplotypes returns the diplotypes phenotypes and recommendations
+// are keyed by: Recommended when set, else Diplotypes.
+func (g GeneCall) LookupDiplotypes() []string {
+	if len(g.Recommended) > 0 {
+		return g.Recommended
+	}
+	if g.HaplotypeList {
+		return nil
+	}
+	return g.Diplotypes
+}
+
+// HasResult reports whether the call can be looked up: the matcher called
+// it, or a diplotype was inferred (DPYD lowest function, SLCO1B1 rs4149056).
+func (g GeneCall) HasResult() bool { return len(g.LookupDiplotypes()) > 0 }
 
 // Called reports whether the gene got at least one diplotype.
 func (g GeneCall) Called() bool { return len(g.Diplotypes) > 0 }
@@ -162,11 +190,21 @@ func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
 	}
 	if gd.noCall != "" {
 		call.NoCallReason = gd.noCall
+		if def.Gene == slco1b1Gene {
+			gd.slco1b1Fallback(&call)
+			if c.pheno != nil && len(call.Recommended) > 0 {
+				c.pheno.assign(&call)
+			}
+		}
 		return call
 	}
-	if lowestFunctionGenes[def.Gene] {
-		if pairs, err := gd.strandPairs(); err == nil && len(pairs) > 1 {
-			call.Warnings = append(call.Warnings, def.Gene+" data is not effectively phased: PharmCAT reports such samples as a list of variants with lowest-function logic, which this matcher does not implement; treat the diplotypes as provisional")
+	if def.Gene == dpydGene {
+		if r := gd.callDPYD(ex, c.pheno); r != nil {
+			r.apply(&call)
+			if c.pheno != nil {
+				c.pheno.assign(&call)
+			}
+			return call
 		}
 	}
 	dips, err := gd.callDiplotypes(ex, c.opts.Mode)
@@ -186,6 +224,12 @@ func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
 		call.NoCallReason = "no pair of defined alleles explains the observed genotypes"
 		if len(gd.missing) > 0 {
 			call.NoCallReason += fmt.Sprintf(" (%d position(s) missing)", len(gd.missing))
+		}
+		if def.Gene == slco1b1Gene {
+			gd.slco1b1Fallback(&call)
+			if c.pheno != nil && len(call.Recommended) > 0 {
+				c.pheno.assign(&call)
+			}
 		}
 		return call
 	}

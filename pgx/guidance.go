@@ -114,7 +114,7 @@ func (g *Guidance) Recommend(calls []GeneCall, drug string) ([]Recommendation, e
 			call = &calls[i]
 		}
 	}
-	if call == nil || !call.Called() {
+	if call == nil || !call.HasResult() {
 		r := base
 		r.Phenotype = "No Result"
 		r.Text = "No genotype-based recommendation: " + gl.Gene + " was not called"
@@ -125,12 +125,15 @@ func (g *Guidance) Recommend(calls []GeneCall, drug string) ([]Recommendation, e
 		return []Recommendation{r}, nil
 	}
 	base.DataVersion = call.DataVersion + "; guidance " + g.Version
+	if call.Inferred != "" {
+		base.Note = strings.TrimPrefix(base.Note+"; "+call.Gene+": "+call.Inferred, "; ")
+	}
 	phenos := call.DistinctPhenotypes()
 	if len(phenos) == 0 {
 		r := base
 		r.Phenotype = Indeterminate
-		r.Diplotypes = call.Diplotypes
-		r.Text = "No recommendation: no phenotype could be assigned to " + strings.Join(call.Diplotypes, ", ") + "."
+		r.Diplotypes = call.LookupDiplotypes()
+		r.Text = "No recommendation: no phenotype could be assigned to " + strings.Join(r.Diplotypes, ", ") + "."
 		return []Recommendation{r}, nil
 	}
 	var out []Recommendation
@@ -138,7 +141,7 @@ func (g *Guidance) Recommend(calls []GeneCall, drug string) ([]Recommendation, e
 		r := base
 		r.Phenotype = p
 		r.Ambiguous = len(phenos) > 1
-		for i, d := range call.Diplotypes {
+		for i, d := range call.LookupDiplotypes() {
 			if i < len(call.Phenotypes) && call.Phenotypes[i] == p {
 				r.Diplotypes = append(r.Diplotypes, d)
 			}
@@ -202,7 +205,7 @@ func geneOptions(gene string, calls []GeneCall) ([]keyOption, string) {
 	switch {
 	case call == nil:
 		return []keyOption{{key: NoResult, phenotype: NoResult}}, gene + " not tested"
-	case !call.Called():
+	case !call.HasResult():
 		note := gene + " not called"
 		if call.NoCallReason != "" {
 			note += " (" + call.NoCallReason + ")"
@@ -210,7 +213,7 @@ func geneOptions(gene string, calls []GeneCall) ([]keyOption, string) {
 		return []keyOption{{key: NoResult, phenotype: NoResult}}, note
 	}
 	var out []keyOption
-	for i, d := range call.Diplotypes {
+	for i, d := range call.LookupDiplotypes() {
 		key, pheno := Indeterminate, Indeterminate
 		if i < len(call.LookupKeys) && call.LookupKeys[i] != "" {
 			key = call.LookupKeys[i]
@@ -226,6 +229,9 @@ func geneOptions(gene string, calls []GeneCall) ([]keyOption, string) {
 			k = len(out) - 1
 		}
 		out[k].diplotypes = append(out[k].diplotypes, gene+" "+d)
+	}
+	if call.Inferred != "" {
+		return out, gene + ": " + call.Inferred
 	}
 	return out, ""
 }

@@ -129,11 +129,17 @@ func (d *PhenotypeData) assign(call *GeneCall) {
 	if !ok {
 		return
 	}
-	n := len(call.Matches)
+	matches := call.Matches
+	if len(call.Recommended) > 0 {
+		matches = call.recommended
+	} else if call.HaplotypeList {
+		matches = nil
+	}
+	n := len(matches)
 	call.Phenotypes = make([]string, n)
 	call.LookupKeys = make([]string, n)
 	call.ActivityScores = make([]string, n)
-	for i, m := range call.Matches {
+	for i, m := range matches {
 		if len(m.Haplotypes) != 2 {
 			call.Phenotypes[i], call.LookupKeys[i] = Indeterminate, Indeterminate
 			continue
