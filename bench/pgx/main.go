@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,7 +39,16 @@ func main() {
 	out := flag.String("out", filepath.Join(os.TempDir(), "gg-pgx-bench.vcf.gz"), "VCF to write (kept for inspection)")
 	runs := flag.Int("runs", 3, "timed runs of each side; the fastest counts")
 	seed := flag.Uint64("seed", 7, "random seed")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the CallVCF runs to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pgx-bench:", err)
+			os.Exit(1)
+		}
+		profile = f
+	}
 	if err := run(*samples, *defsDir, *out, *runs, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "pgx-bench:", err)
 		os.Exit(1)
@@ -68,6 +78,15 @@ func run(n int, defsDir, out string, runs int, seed uint64) error {
 		zcat = min(zcat, d)
 	}
 	caller := pgx.NewCaller(defs, nil, pgx.Options{Mode: pgx.MatchTop})
+	if profile != nil {
+		if err := pprof.StartCPUProfile(profile); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			profile.Close()
+		}()
+	}
 	call := time.Duration(1<<63 - 1)
 	var res *pgx.Result
 	for range runs {
@@ -104,6 +123,9 @@ func run(n int, defsDir, out string, runs int, seed uint64) error {
 	fmt.Printf("ratio to zcat         : %8.2f  (target <= 3)\n", call.Seconds()/zcat.Seconds())
 	return nil
 }
+
+// profile, when set, receives a CPU profile of the CallVCF runs.
+var profile *os.File
 
 func loadDefs(dir string) (*pgx.Definitions, error) {
 	if dir == "" {
