@@ -270,10 +270,37 @@ func (c *Caller) CallVCF(ctx context.Context, r *vcf.Reader, genes []string) (*R
 	if err != nil {
 		return nil, err
 	}
+	return c.callTable(ctx, t, gs)
+}
+
+// memo shares gene calls between samples whose genotypes at the gene's
+// positions are identical, across workers.
+type memo struct {
+	mu sync.RWMutex
+	m  map[string]GeneCall
+}
+
+func (m *memo) get(key []byte) (GeneCall, bool) {
+	m.mu.RLock()
+	gc, ok := m.m[string(key)]
+	m.mu.RUnlock()
+	return gc, ok
+}
+
+func (m *memo) put(key []byte, gc GeneCall) {
+	m.mu.Lock()
+	m.m[string(key)] = gc
+	m.mu.Unlock()
+}
+
+// callTable calls genes for every sample of t, on every CPU.
+func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result, error) {
 	res := &Result{DataVersion: c.version, Build: t.build, Warnings: t.warnings, Samples: make([]SampleCalls, len(t.samples))}
 	plans := make([]genePlan, len(gs))
+	memos := make([]memo, len(gs))
 	for k, g := range gs {
 		plans[k] = c.plan(t, c.defs.Genes[g])
+		memos[k].m = map[string]GeneCall{}
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(t.samples)))
 	// Batches small enough that every worker gets several, large enough
@@ -286,10 +313,6 @@ func (c *Caller) CallVCF(ctx context.Context, r *vcf.Reader, genes []string) (*R
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cache := make([]map[string]GeneCall, len(plans))
-			for k := range cache {
-				cache[k] = map[string]GeneCall{}
-			}
 			key := make([]byte, 0, 256)
 			for {
 				if err := ctx.Err(); err != nil {
@@ -307,14 +330,14 @@ func (c *Caller) CallVCF(ctx context.Context, r *vcf.Reader, genes []string) (*R
 						var ok bool
 						key, ok = p.key(t, i, key[:0])
 						if ok {
-							if gc, hit := cache[k][string(key)]; hit {
+							if gc, hit := memos[k].get(key); hit {
 								calls[k] = gc
 								continue
 							}
 						}
 						calls[k] = c.callGene(p.def, t.sample(i, p.loci))
 						if ok {
-							cache[k][string(key)] = calls[k]
+							memos[k].put(key, calls[k])
 						}
 					}
 					res.Samples[i] = SampleCalls{Sample: t.samples[i], Calls: calls}

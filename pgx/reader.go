@@ -103,6 +103,49 @@ const (
 // malformed record.
 func readTable(ctx context.Context, r *vcf.Reader, want map[Locus]*Variant) (*table, error) {
 	h := r.Header()
+	var samples []string
+	next := func() (*recView[string], error) {
+		for {
+			rec, err := r.Read()
+			if err != nil {
+				return nil, err
+			}
+			loc := Locus{vcf.NormalizeChrom(rec.Chrom), int64(rec.Pos)}
+			if want != nil {
+				if _, ok := want[loc]; !ok {
+					continue
+				}
+			}
+			samples = samples[:0]
+			for i := range rec.NumSamples() {
+				samples = append(samples, rec.RawSample(i))
+			}
+			return &recView[string]{line: rec.Line, loc: loc, ref: rec.Ref, alt: rec.Alt, filter: rec.Filter, format: rec.Format, samples: samples, validated: true}, nil
+		}
+	}
+	return readRecords(ctx, h, want, next)
+}
+
+// recView is one VCF record as the table reader needs it; S is string or
+// []byte, so the fast byte reader and vcf.Reader share one decoder.
+type recView[S byteSeq] struct {
+	line    int
+	loc     Locus
+	ref     string
+	alt     []string
+	filter  string
+	format  []string
+	samples []S // raw sample columns
+	// validated is true when every genotype was already checked (vcf.Reader
+	// does); otherwise the decoder checks the GTs it reads.
+	validated bool
+}
+
+type byteSeq interface{ ~string | ~[]byte }
+
+// readRecords builds the table from the records next returns (io.EOF ends
+// them); next skips records outside want itself.
+func readRecords[S byteSeq](ctx context.Context, h *vcf.Header, want map[Locus]*Variant, next func() (*recView[S], error)) (*table, error) {
 	t := &table{
 		build:       h.Build,
 		samples:     h.Samples,
@@ -129,31 +172,27 @@ func readTable(ctx context.Context, r *vcf.Reader, want map[Locus]*Variant) (*ta
 				return nil, fmt.Errorf("pgx: read VCF: %w", err)
 			}
 		}
-		rec, err := r.Read()
+		rec, err := next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("pgx: read VCF: %w", err)
 		}
-		loc := Locus{vcf.NormalizeChrom(rec.Chrom), int64(rec.Pos)}
+		loc := rec.loc
 		var def *Variant
 		if want != nil {
-			d, ok := want[loc]
-			if !ok {
-				continue
-			}
-			def = d
+			def = want[loc]
 		}
 		if split[loc] {
 			continue
 		}
-		if !t.checkRecord(rec, loc, def) {
+		if !t.checkRecord(rec.filter, rec.ref, rec.alt, loc, def) {
 			continue
 		}
 		if _, dup := t.cols[loc]; dup {
-			if len(baseAlts(rec.Alt)) == 0 {
-				t.notePos(loc, fmt.Sprintf("%s: another record at this position (line %d) has no base ALT; ignored, the first record is used", loc, rec.Line))
+			if len(baseAlts(rec.alt)) == 0 {
+				t.notePos(loc, fmt.Sprintf("%s: another record at this position (line %d) has no base ALT; ignored, the first record is used", loc, rec.line))
 				continue
 			}
 			delete(t.cols, loc)
@@ -161,13 +200,13 @@ func readTable(ctx context.Context, r *vcf.Reader, want map[Locus]*Variant) (*ta
 			t.notePos(loc, fmt.Sprintf("%s appears on several VCF lines (split multi-allelic site?); position ignored — join with bcftools norm -m+", loc))
 			continue
 		}
-		if ad == adUse && !adWarned && len(h.Formats) > 0 && slices.Contains(rec.Format, "AD") {
+		if ad == adUse && !adWarned && len(h.Formats) > 0 && slices.Contains(rec.format, "AD") {
 			if _, declared := h.Formats["AD"]; !declared {
 				adWarned = true
 				t.warnings = append(t.warnings, "FORMAT AD is used but not declared in the header; it is read as one depth per allele")
 			}
 		}
-		col, err := t.decode(rec, loc, def, ad)
+		col, err := decodeRecord(t, rec, def, ad)
 		if err != nil {
 			return nil, err
 		}
@@ -191,8 +230,8 @@ func isSymbolic(a string) bool {
 	return a == "" || a == "." || a == "*" || a[0] == '<' || strings.ContainsAny(a, "[]")
 }
 
-func hasFilter(rec *vcf.Record, f string) bool {
-	for _, x := range strings.Split(rec.Filter, ";") {
+func hasFilter(filter string, f string) bool {
+	for _, x := range strings.Split(filter, ";") {
 		if x == f {
 			return true
 		}
@@ -201,37 +240,37 @@ func hasFilter(rec *vcf.Record, f string) bool {
 }
 
 // checkRecord applies the record-level rules; false discards the record.
-func (t *table) checkRecord(rec *vcf.Record, loc Locus, def *Variant) bool {
+func (t *table) checkRecord(filter, ref string, alt []string, loc Locus, def *Variant) bool {
 	if def == nil {
-		if hasFilter(rec, "PCATxREF") {
+		if hasFilter(filter, "PCATxREF") {
 			t.notePos(loc, fmt.Sprintf("%s: genotype discarded: the preprocessor flagged a REF mismatch (PCATxREF)", loc))
 			return false
 		}
-		if hasFilter(rec, "PCATxALT") {
+		if hasFilter(filter, "PCATxALT") {
 			t.notePos(loc, fmt.Sprintf("%s: the preprocessor flagged unexpected ALT bases (PCATxALT)", loc))
 		}
-		if hasFilter(rec, "PCATxINDEL") {
+		if hasFilter(filter, "PCATxINDEL") {
 			t.notePos(loc, fmt.Sprintf("%s: the preprocessor flagged an unexpected indel representation (PCATxINDEL)", loc))
 		}
 	} else {
-		if !strings.EqualFold(rec.Ref, def.Ref) {
-			t.notePos(loc, fmt.Sprintf("%s: VCF REF %s does not match the definition's %s; genotype discarded (normalise the VCF against GRCh38)", def.Label(), rec.Ref, def.Ref))
+		if !strings.EqualFold(ref, def.Ref) {
+			t.notePos(loc, fmt.Sprintf("%s: VCF REF %s does not match the definition's %s; genotype discarded (normalise the VCF against GRCh38)", def.Label(), ref, def.Ref))
 			return false
 		}
-		if hasFilter(rec, "PCATxREF") {
+		if hasFilter(filter, "PCATxREF") {
 			t.notePos(loc, fmt.Sprintf("%s: FILTER PCATxREF (REF mismatch) but REF matches the definition; was the VCF preprocessed with another PharmCAT version?", def.Label()))
 		}
-		alts := baseAlts(rec.Alt)
+		alts := baseAlts(alt)
 		multiExpected := slices.ContainsFunc(def.Alts, func(a string) bool { return len(a) != len(def.Ref) })
-		multiFound := slices.ContainsFunc(alts, func(a string) bool { return len(a) != len(rec.Ref) })
+		multiFound := slices.ContainsFunc(alts, func(a string) bool { return len(a) != len(ref) })
 		switch {
 		case multiExpected && !multiFound && len(alts) > 0:
 			t.notePos(loc, fmt.Sprintf("%s: VCF has SNV ALT(s) %s where the definition expects an indel or repeat (%s)", def.Label(), strings.Join(alts, ","), strings.Join(def.Alts, ",")))
-		case hasFilter(rec, "PCATxALT") && !slices.ContainsFunc(alts, func(a string) bool { return !slices.Contains(def.Alts, a) }):
+		case hasFilter(filter, "PCATxALT") && !slices.ContainsFunc(alts, func(a string) bool { return !slices.Contains(def.Alts, a) }):
 			t.notePos(loc, fmt.Sprintf("%s: FILTER PCATxALT (ALT mismatch) but the ALTs match the definition; was the VCF preprocessed with another PharmCAT version?", def.Label()))
 		}
 	}
-	for _, a := range rec.Alt {
+	for _, a := range alt {
 		if a != "." && isSymbolic(a) {
 			t.notePos(loc, fmt.Sprintf("%s: ALT uses symbolic allele %s; genotypes that select it are discarded", loc, a))
 		}
@@ -239,16 +278,17 @@ func (t *table) checkRecord(rec *vcf.Record, loc Locus, def *Variant) bool {
 	return true
 }
 
-// decode turns every sample's genotype at rec into a gcode.
-func (t *table) decode(rec *vcf.Record, loc Locus, def *Variant, ad adMode) (*column, error) {
-	col := &column{loc: loc, ref: strings.ToUpper(rec.Ref), gts: make([]gcode, rec.NumSamples())}
-	col.alleles = make([]string, 0, 1+len(rec.Alt))
+// decodeRecord turns every sample's genotype at rec into a gcode.
+func decodeRecord[S byteSeq](t *table, rec *recView[S], def *Variant, ad adMode) (*column, error) {
+	loc := rec.loc
+	col := &column{loc: loc, ref: strings.ToUpper(rec.ref), gts: make([]gcode, len(rec.samples))}
+	col.alleles = make([]string, 0, 1+len(rec.alt))
 	col.alleles = append(col.alleles, col.ref)
-	for _, a := range rec.Alt {
+	for _, a := range rec.alt {
 		col.alleles = append(col.alleles, strings.ToUpper(a))
 	}
 	if len(col.alleles) > 127 {
-		return nil, fmt.Errorf("pgx: read VCF: line %d: %d alleles; at most 126 ALTs are supported", rec.Line, len(rec.Alt))
+		return nil, fmt.Errorf("pgx: read VCF: line %d: %d alleles; at most 126 ALTs are supported", rec.line, len(rec.alt))
 	}
 	// Haploid calls are only expected on X, Y and MT; elsewhere a single
 	// called allele is a partial genotype.
@@ -257,31 +297,26 @@ func (t *table) decode(rec *vcf.Record, loc Locus, def *Variant, ad adMode) (*co
 	if def != nil {
 		label = def.Label()
 	}
-	hasPS := slices.Contains(rec.Format, "PS")
-	useAD := ad == adUse && slices.Contains(rec.Format, "AD")
-	for i := range col.gts {
-		raw := rec.RawSample(i)
-		gt := raw
-		if k := strings.IndexByte(raw, ':'); k >= 0 {
-			gt = raw[:k]
-		}
-		g, ok := fastGT(gt)
-		if !ok {
-			gg, err := rec.Genotype(i)
-			if err != nil {
-				return nil, fmt.Errorf("pgx: read VCF: %w", err)
-			}
+	gtIdx := slices.Index(rec.format, "GT")
+	psIdx := slices.Index(rec.format, "PS")
+	adIdx := -1
+	if ad == adUse {
+		adIdx = slices.Index(rec.format, "AD")
+	}
+	nAlt := len(rec.alt)
+	for i, raw := range rec.samples {
+		var g gcode
+		var gt S
+		if gtIdx < 0 {
 			g = gcode{a: noAllele, b: noAllele}
-			if len(gg.Alleles) > 0 {
-				g.a = int8(gg.Alleles[0])
-			}
-			if len(gg.Alleles) > 1 {
-				g.b = int8(gg.Alleles[1])
-				if gg.Phased {
-					g.flags |= gtPhased
+		} else {
+			gt = subfield(raw, gtIdx)
+			var ok bool
+			if g, ok = fastGT(gt); !ok || (!rec.validated && (int(g.a) > nAlt || int(g.b) > nAlt)) {
+				var err error
+				if g, err = parseGTSeq(gt, nAlt, rec.line, i); err != nil {
+					return nil, fmt.Errorf("pgx: read VCF: %w", err)
 				}
-			} else {
-				g.flags |= gtHaploid
 			}
 		}
 		if g.a == noAllele && (g.b == noAllele || g.flags&gtHaploid != 0) {
@@ -326,8 +361,8 @@ func (t *table) decode(rec *vcf.Record, loc Locus, def *Variant, ad adMode) (*co
 			}
 		}
 		// AD contradicting a heterozygous GT.
-		if useAD && g.flags&gtHaploid == 0 && g.a != noAllele && g.b != noAllele && g.a != g.b {
-			if v, ok := rec.SampleField(i, "AD"); ok {
+		if adIdx >= 0 && g.flags&gtHaploid == 0 && g.a != noAllele && g.b != noAllele && g.a != g.b {
+			if v := string(subfield(raw, adIdx)); v != "" && v != "." {
 				positive, bad := 0, false
 				for _, d := range strings.Split(v, ",") {
 					if d == "." {
@@ -350,8 +385,8 @@ func (t *table) decode(rec *vcf.Record, loc Locus, def *Variant, ad adMode) (*co
 				}
 			}
 		}
-		if g.flags&gtPhased != 0 && hasPS {
-			if ps, ok := rec.SampleField(i, "PS"); ok {
+		if g.flags&gtPhased != 0 && psIdx >= 0 {
+			if ps := string(subfield(raw, psIdx)); ps != "" && ps != "." {
 				if col.ps == nil {
 					col.ps = map[int]string{}
 				}
@@ -363,36 +398,77 @@ func (t *table) decode(rec *vcf.Record, loc Locus, def *Variant, ad adMode) (*co
 	return col, nil
 }
 
-// fastGT decodes the common one-digit diploid and haploid genotypes
-// ("0/1", "1|0", "./.", "1") without allocating; ok is false for anything
-// else, which the vcf package then parses.
-func fastGT(s string) (gcode, bool) {
-	idx := func(c byte) (int8, bool) {
-		switch {
-		case c == '.':
-			return noAllele, true
-		case c >= '0' && c <= '9':
-			return int8(c - '0'), true
+// subfield returns the idx-th ':'-separated field of s ("" when the column
+// is cut short).
+func subfield[S byteSeq](s S, idx int) S {
+	for k := 0; k < idx; k++ {
+		j := indexByte(s, ':')
+		if j < 0 {
+			return s[:0]
 		}
-		return 0, false
+		s = s[j+1:]
 	}
-	switch len(s) {
-	case 1:
-		a, ok := idx(s[0])
-		return gcode{a: a, b: noAllele, flags: gtHaploid}, ok
-	case 3:
-		a, ok1 := idx(s[0])
-		b, ok2 := idx(s[2])
-		if !ok1 || !ok2 || (s[1] != '/' && s[1] != '|') {
-			return gcode{}, false
-		}
-		g := gcode{a: a, b: b}
-		if s[1] == '|' {
-			g.flags |= gtPhased
-		}
-		return g, true
+	if j := indexByte(s, ':'); j >= 0 {
+		return s[:j]
 	}
-	return gcode{}, false
+	return s
+}
+
+func indexByte[S byteSeq](s S, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseGTSeq parses any GT the VCF rules allow (multi-digit allele
+// indexes, haploid, missing), checking each index against the ALT count,
+// with the vcf package's messages.
+func parseGTSeq[S byteSeq](s S, nAlt, line, sample int) (gcode, error) {
+	g := gcode{a: noAllele, b: noAllele}
+	if len(s) == 0 || (len(s) == 1 && s[0] == '.') {
+		return g, nil
+	}
+	var al []int
+	phased := false
+	start := 0
+	for k := 0; k <= len(s); k++ {
+		if k < len(s) && s[k] != '/' && s[k] != '|' {
+			continue
+		}
+		tok := string(s[start:k])
+		a := -1
+		if tok != "." {
+			n, err := strconv.Atoi(tok)
+			if err != nil || n < 0 {
+				return g, &vcf.Error{Line: line, Msg: fmt.Sprintf("sample %d: GT %q has a bad allele %q", sample+1, string(s), tok)}
+			}
+			if n > nAlt {
+				return g, &vcf.Error{Line: line, Msg: fmt.Sprintf("sample %d: GT %q refers to allele %d but the record has %d ALT allele(s)", sample+1, string(s), n, nAlt)}
+			}
+			a = n
+		}
+		al = append(al, a)
+		if k < len(s) && s[k] == '|' {
+			phased = true
+		}
+		start = k + 1
+	}
+	if len(al) > 2 {
+		return g, &vcf.Error{Line: line, Msg: fmt.Sprintf("sample %d: GT %q has ploidy %d; only haploid and diploid calls are supported", sample+1, string(s), len(al))}
+	}
+	g.a = int8(al[0])
+	if len(al) == 1 {
+		g.flags |= gtHaploid
+		return g, nil
+	}
+	g.b = int8(al[1])
+	if phased {
+		g.flags |= gtPhased
+	}
+	return g, nil
 }
 
 // call converts sample i's gcode at col into a Call (discarded genotypes
@@ -510,4 +586,36 @@ func addPositions(want map[Locus]*Variant, def *GeneDefinition) {
 	for i := range def.Variants {
 		want[Locus{ch, def.Variants[i].Position}] = &def.Variants[i]
 	}
+}
+
+// fastGT decodes the common one-digit diploid and haploid genotypes
+// ("0/1", "1|0", "./.", "1") without allocating; ok is false for anything
+// else, which parseGTSeq then parses.
+func fastGT[S byteSeq](s S) (gcode, bool) {
+	idx := func(c byte) (int8, bool) {
+		switch {
+		case c == '.':
+			return noAllele, true
+		case c >= '0' && c <= '9':
+			return int8(c - '0'), true
+		}
+		return 0, false
+	}
+	switch len(s) {
+	case 1:
+		a, ok := idx(s[0])
+		return gcode{a: a, b: noAllele, flags: gtHaploid}, ok
+	case 3:
+		a, ok1 := idx(s[0])
+		b, ok2 := idx(s[2])
+		if !ok1 || !ok2 || (s[1] != '/' && s[1] != '|') {
+			return gcode{}, false
+		}
+		g := gcode{a: a, b: b}
+		if s[1] == '|' {
+			g.flags |= gtPhased
+		}
+		return g, true
+	}
+	return gcode{}, false
 }
