@@ -92,4 +92,3 @@ func TestCallFileErrors(t *testing.T) {
 		}
 	}
 }
-
