@@ -267,12 +267,17 @@ func (gd *geneData) candidates(ex *Exemption, assumeReference bool) []candidate 
 func (gd *geneData) buildCandidates(ex *Exemption, assumeReference bool) []candidate {
 	def := gd.def
 	ref := def.ReferenceAllele()
-	var out []candidate
+	out := make([]candidate, 0, len(def.NamedAlleles))
+	n := len(gd.sites)
+	// One backing array for every candidate's two columns: a cohort with
+	// scattered missing data builds many candidate lists.
+	buf := make([]string, 2*n*len(def.NamedAlleles))
 	for _, na := range def.NamedAlleles {
 		if ex != nil && slices.Contains(ex.IgnoredAlleles, na.Name) {
 			continue
 		}
-		c := candidate{name: na.Name, ref: na.Reference, defined: make([]string, len(gd.sites)), eff: make([]string, len(gd.sites))}
+		c := candidate{name: na.Name, ref: na.Reference, defined: buf[:n:n], eff: buf[n : 2*n : 2*n]}
+		buf = buf[2*n:]
 		for i, s := range gd.sites {
 			a := na.Alleles[s.v]
 			c.defined[i] = a
