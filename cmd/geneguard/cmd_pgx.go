@@ -47,7 +47,7 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	drugsFlag := fs.String("drugs", "", "comma-separated drugs for --format json (default: every drug the bundle covers)")
 	mode := fs.String("match-mode", "top", "top: all diplotypes tied at the top score; all: every plausible diplotype")
 	combos := fs.Bool("combinations", false, "research mode: try combination and partial alleles when nothing else fits")
-	format := fs.String("format", "tsv", "output format: tsv or json")
+	format := fs.String("format", "tsv", "output format: tsv, json, or html (a report per person: phenotype first, genotype on demand)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,8 +58,8 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if *format != "tsv" && *format != "json" {
-		return fmt.Errorf("%w: --format %q: want tsv or json", errUsage, *format)
+	if *format != "tsv" && *format != "json" && *format != "html" {
+		return fmt.Errorf("%w: --format %q: want tsv, json or html", errUsage, *format)
 	}
 	genes := splitList(*genesFlag, strings.ToUpper)
 
@@ -139,6 +139,26 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := enc.Encode(doc); err != nil {
 			return fmt.Errorf("encode json: %w", err)
 		}
+	case "html":
+		drugs := splitList(*drugsFlag, strings.ToLower)
+		if len(drugs) == 0 {
+			drugs = bundle.Guidance.Drugs()
+		}
+		rep := pgx.HTMLReport{Result: res, Recommendations: map[string][]pgx.Recommendation{}, GuidanceVersion: bundle.Guidance.Version}
+		for _, s := range res.Samples {
+			for _, drug := range drugs {
+				recs, err := bundle.Guidance.Recommend(s.Calls, drug)
+				if err != nil {
+					return err
+				}
+				rep.Recommendations[s.Sample] = append(rep.Recommendations[s.Sample], recs...)
+			}
+		}
+		out, err := pgx.RenderHTML(rep)
+		if err != nil {
+			return fmt.Errorf("render html: %w", err)
+		}
+		buf.Write(out)
 	}
 	_, err = stdout.Write(buf.Bytes())
 	return err
@@ -223,6 +243,8 @@ func writePGXTSV(w io.Writer, res *pgx.Result) {
 			dips, pheno := pgx.NoCall, "n/a"
 			if c.Called() {
 				dips = strings.Join(c.Diplotypes, ";")
+			}
+			if c.HasResult() {
 				if ps := c.DistinctPhenotypes(); len(ps) > 0 {
 					pheno = strings.Join(ps, ";")
 				}

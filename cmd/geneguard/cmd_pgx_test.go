@@ -109,7 +109,7 @@ func TestPGXCommandErrors(t *testing.T) {
 	}{
 		{"no vcf", []string{"pgx"}, 2, "--vcf is required"},
 		{"bad mode", []string{"pgx", "--vcf", v, "--match-mode", "best"}, 2, "want top or all"},
-		{"bad format", []string{"pgx", "--vcf", v, "--format", "xml"}, 2, "want tsv or json"},
+		{"bad format", []string{"pgx", "--vcf", v, "--format", "xml"}, 2, "want tsv, json or html"},
 		{"unknown gene", []string{"pgx", "--vcf", v, "--genes", "CYP2D6"}, 1, "CYP2D6"},
 		{"missing file", []string{"pgx", "--vcf", v + ".nope"}, 1, "no such file"},
 		{"missing definitions", []string{"pgx", "--vcf", v, "--definitions", t.TempDir()}, 1, "_translation.json"},
