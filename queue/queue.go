@@ -42,6 +42,10 @@ type BatchWorker struct {
 	river.WorkerDefaults[sqlstore.BatchArgs]
 	Runner *runner.Runner
 	Log    *slog.Logger
+	// Limit is how long a batch may run; a batch running longer (its
+	// worker died) is rescued after it. It must stay finite: River never
+	// rescues a job without a timeout.
+	Limit time.Duration
 }
 
 // Work implements river.Worker.
@@ -56,8 +60,9 @@ func (w *BatchWorker) Work(ctx context.Context, job *river.Job[sqlstore.BatchArg
 	return nil
 }
 
-// Timeout lets a batch run longer than a single job.
-func (w *BatchWorker) Timeout(*river.Job[sqlstore.BatchArgs]) time.Duration { return -1 }
+// Timeout lets a batch run as long as the rescue interval, twice a single
+// job's limit.
+func (w *BatchWorker) Timeout(*river.Job[sqlstore.BatchArgs]) time.Duration { return w.Limit }
 
 // ageArgs is the daily age-milestone pass, a River periodic job: River's
 // elected leader inserts it, so N workers run it once a day between them.
@@ -102,7 +107,7 @@ func Start(ctx context.Context, st *sqlstore.Store, r *runner.Runner, cfg Config
 	if err := river.AddWorkerSafely(workers, &Worker{Runner: r, Log: cfg.Log}); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
-	if err := river.AddWorkerSafely(workers, &BatchWorker{Runner: r, Log: cfg.Log}); err != nil {
+	if err := river.AddWorkerSafely(workers, &BatchWorker{Runner: r, Log: cfg.Log, Limit: cfg.RescueAfter}); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	var periodic []*river.PeriodicJob

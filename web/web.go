@@ -163,6 +163,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/persons/{id}/audit", s.api(s.apiAudit))
 	mux.HandleFunc("GET /api/v1/algorithms", s.api(s.apiAlgorithms))
 	mux.HandleFunc("GET /api/v1/jobs", s.api(s.apiJobs))
+	s.governanceRoutes(mux) // governance page, usage, FHIR consent, prescription events
 	mux.HandleFunc("GET /api/v1/audit/receipts/{seq}", s.api(s.apiReceipt))
 	mux.HandleFunc("/api/", s.apiNotFound)
 	mux.HandleFunc("/", s.notFound)

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/geneguard/geneguard/algorithm"
+	"github.com/geneguard/geneguard/demo"
+	"github.com/geneguard/geneguard/identity"
+	"github.com/geneguard/geneguard/internal/testenv"
+	"github.com/geneguard/geneguard/platform"
+	"github.com/geneguard/geneguard/result"
+)
+
+// dataDir makes a data directory with the test pseudonym key.
+func dataDir(t *testing.T) string {
+	t.Helper()
+	data := t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, "pseudonym.key"), []byte(hex.EncodeToString(testenv.PseudonymKey)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errb := runCommand(args...)
+	if code != 0 {
+		t.Fatalf("geneguard %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errb)
+	}
+	return out
+}
+
+// TestAlgorithmCommands drives the registry from the command line: submit
+// a PGx version with validation cases, validate, a refused self-approval,
+// approve, activate (retiring the built-in), then consent, results, the
+// FHIR export, prescriptions, test orders, the age pass and usage.
+func TestAlgorithmCommands(t *testing.T) {
+	data := dataDir(t)
+	dsn := filepath.Join(data, "geneguard.db")
+	w := testenv.NewWorld(t, dsn) // registers and activates the built-ins
+	people := demo.Cohort(6)
+	db := []string{"--db", dsn, "--data", data}
+
+	// The bundle and a manifest with two cases.
+	bundle := filepath.Join(t.TempDir(), "bundle")
+	os.MkdirAll(bundle, 0o755)
+	for name, c := range w.PGx.Files {
+		os.WriteFile(filepath.Join(bundle, name), c, 0o644)
+	}
+	var normal, poor demo.Person
+	for _, p := range demo.Cohort(300) {
+		switch p.CYP2C19 {
+		case [2]string{"*1", "*1"}:
+			normal = p
+		case [2]string{"*2", "*2"}:
+			poor = p
+		}
+	}
+	m := w.PGx.Manifest
+	m.Version = "2026.2"
+	m.Validation = []algorithm.Case{
+		{Name: "normal", VCF: string(testenv.DemoVCF(t, []demo.Person{normal}).Bytes()), Expect: "Normal Metabolizer"},
+		{Name: "poor", VCF: string(testenv.DemoVCF(t, []demo.Person{poor}).Bytes()), Expect: "Poor Metabolizer"},
+	}
+	mb, _ := json.Marshal(m)
+	manifest := filepath.Join(t.TempDir(), "manifest.json")
+	os.WriteFile(manifest, mb, 0o644)
+
+	out := mustRun(t, append([]string{"algorithm", "submit", "--manifest", manifest, "--files", bundle, "--as", "provider-anna"}, db...)...)
+	var hash string
+	if _, err := fmt.Sscanf(out[strings.Index(out, "sha256 ")+7:], "%64s", &hash); err != nil || len(hash) != 64 {
+		t.Fatalf("submit output %q", out)
+	}
+	short := hash[:12]
+	code, _, errb := runCommand(append([]string{"algorithm", "approve", short, "--as", "board-jaan"}, db...)...)
+	if code != 1 || !strings.Contains(errb, "has not been validated") {
+		t.Errorf("approve before validation: exit %d, %q", code, errb)
+	}
+	out = mustRun(t, append([]string{"algorithm", "validate", short}, db...)...)
+	if !strings.Contains(out, "validated "+short+": 2 cases passed") {
+		t.Errorf("validate: %q", out)
+	}
+	code, _, errb = runCommand(append([]string{"algorithm", "approve", short, "--as", "provider-anna"}, db...)...)
+	if code != 1 || !strings.Contains(errb, "four eyes") {
+		t.Errorf("self-approval: exit %d, %q", code, errb)
+	}
+	mustRun(t, append([]string{"algorithm", "approve", short, "--as", "board-jaan"}, db...)...)
+	out = mustRun(t, append([]string{"algorithm", "activate", "--as", "board-jaan", short}, db...)...)
+	if !strings.Contains(out, "retired "+w.PGx.Hash[:12]) {
+		t.Errorf("activate: %q", out)
+	}
+	out = mustRun(t, append([]string{"algorithm", "list"}, db...)...)
+	if !strings.Contains(out, "2026.2") || !strings.Contains(out, "active") || !strings.Contains(out, "2/2 passed") {
+		t.Errorf("list:\n%s", out)
+	}
+
+	// Consent (default deny first), ingest, compute, results.
+	alg := demo.PGxAlgorithmID
+	w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+	p0 := string(people[0].Code)
+	code, _, errb = runCommand(append([]string{"consent", "history", "--person", p0, "--algorithm", alg, "--format", "fhir"}, db...)...)
+	if code != 1 || !strings.Contains(errb, "default deny") {
+		t.Errorf("FHIR export without consent: exit %d, %q", code, errb)
+	}
+	mustRun(t, append([]string{"consent", "grant", "--person", p0, "--algorithm", alg}, db...)...)
+	testenv.DrainWith(t, w.Store, w.Runner)
+	out = mustRun(t, append([]string{"results", "--person", p0, "--format", "json"}, db...)...)
+	var rs []result.Result
+	if err := json.Unmarshal([]byte(out), &rs); err != nil || len(rs) != 1 || rs[0].VersionHash != hash {
+		t.Fatalf("results: %v %s", err, out)
+	}
+	out = mustRun(t, append([]string{"consent", "history", "--person", p0, "--algorithm", alg, "--format", "fhir"}, db...)...)
+	var fhir map[string]any
+	if err := json.Unmarshal([]byte(out), &fhir); err != nil {
+		t.Fatal(err)
+	}
+	prov := fhir["provision"].(map[string]any)
+	inner := prov["provision"].([]any)[0].(map[string]any)
+	if fhir["resourceType"] != "Consent" || fhir["status"] != "active" || prov["type"] != "deny" || inner["type"] != "permit" ||
+		!strings.Contains(out, `"value": "`+p0+`"`) || !strings.Contains(out, `"code": "`+alg+`"`) {
+		t.Errorf("FHIR consent:\n%s", out)
+	}
+	mustRun(t, append([]string{"consent", "withdraw", "--person", p0, "--algorithm", alg}, db...)...)
+	out = mustRun(t, append([]string{"consent", "history", "--person", p0, "--algorithm", alg}, db...)...)
+	if !strings.Contains(out, "grant") || !strings.Contains(out, "withdraw") || !strings.Contains(out, "consent not in force") {
+		t.Errorf("history:\n%s", out)
+	}
+	out = mustRun(t, append([]string{"results", "--person", p0}, db...)...)
+	if !strings.Contains(out, "no results in clinical view") {
+		t.Errorf("results after withdrawal: %q", out)
+	}
+
+	// A prescription: person 1 consents (queued), person 2 does not
+	// (needs consent), an unknown person (suggest a test); twice is once.
+	mustRun(t, append([]string{"consent", "grant", "--person", string(people[1].Code), "--algorithm", alg}, db...)...)
+	testenv.DrainWith(t, w.Store, w.Runner)
+	rx := func(id string, code identity.PersonalCode) string {
+		f := filepath.Join(t.TempDir(), "rx.json")
+		os.WriteFile(f, []byte(`{"resourceType":"MedicationRequest","id":"`+id+`","status":"active","intent":"order",
+			"medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"N06AB04","display":"citalopram"}]},
+			"subject":{"identifier":{"system":"https://fhir.ee/sid/pid/est/ni","value":"`+string(code)+`"}}}`), 0o644)
+		return mustRun(t, append([]string{"events", "medication-request", "--file", f}, db...)...)
+	}
+	if out := rx("rx-1", people[1].Code); !strings.Contains(out, alg+": current-result") {
+		t.Errorf("prescription for a person with a result: %q", out)
+	}
+	if out := rx("rx-2", people[2].Code); !strings.Contains(out, alg+": needs-consent") {
+		t.Errorf("prescription for a person without consent: %q", out)
+	}
+	stranger := identity.PersonalCode("37605030299")
+	if out := rx("rx-3", stranger); !strings.Contains(out, alg+": suggest-test") {
+		t.Errorf("prescription for a person without genotypes: %q", out)
+	}
+	if out := rx("rx-3", stranger); !strings.Contains(out, "already recorded") {
+		t.Errorf("the same prescription again: %q", out)
+	}
+	// A test order stays pending until genotypes arrive.
+	out = mustRun(t, append([]string{"events", "test-order", "--person", string(stranger), "--algorithm", alg}, db...)...)
+	if !strings.Contains(out, ": pending") {
+		t.Errorf("test order: %q", out)
+	}
+	out = mustRun(t, append([]string{"events", "age-milestones", "--date", "2026-06-01"}, db...)...)
+	if !strings.Contains(out, "age milestones 2026-06-01..2026-06-01") {
+		t.Errorf("age pass: %q", out)
+	}
+	if out := mustRun(t, append([]string{"events", "age-milestones", "--date", "2026-06-01"}, db...)...); !strings.Contains(out, "already done") {
+		t.Errorf("age pass twice: %q", out)
+	}
+	out = mustRun(t, append([]string{"usage", "--since", "2000-01-01", "--format", "json"}, db...)...)
+	var u platform.UsageReport
+	if err := json.Unmarshal([]byte(out), &u); err != nil || u.Runs < 2 {
+		t.Errorf("usage: %v %s", err, out)
+	}
+	out = mustRun(t, append([]string{"usage", "--since", "2000-01-01"}, db...)...)
+	if !strings.Contains(out, "2026.2") || !strings.Contains(out, "consent=") {
+		t.Errorf("usage text:\n%s", out)
+	}
+	// Every subcommand has -h, and a bad flag is a usage error.
+	for _, sub := range [][]string{{"algorithm", "submit"}, {"algorithm", "validate"}, {"algorithm", "approve"}, {"algorithm", "activate"}, {"algorithm", "retire"}, {"algorithm", "list"}, {"algorithm", "changes"},
+		{"consent", "grant"}, {"consent", "withdraw"}, {"consent", "history"}, {"results"}, {"usage"}, {"events", "medication-request"}, {"events", "test-order"}, {"events", "age-milestones"}} {
+		if code, _, errb := runCommand(append(sub, "-h")...); code != 0 || !strings.Contains(errb, "usage: geneguard "+strings.Join(sub, " ")) {
+			t.Errorf("%v -h: exit %d, %q", sub, code, errb)
+		}
+		if code, _, _ := runCommand(append(sub, "--no-such-flag")...); code != 2 {
+			t.Errorf("%v --no-such-flag: exit %d, want 2", sub, code)
+		}
+	}
+}
+
+// TestTriggersWorkerCrash queues work through every trigger kind —
+// genotype (a batch), consent, new version (a batch), prescription, test
+// order, age milestone — then kills a worker with SIGKILL mid-batch and
+// lets a second worker rescue its jobs. Every (person, version) ends with
+// exactly one result, and each trigger's persons have theirs.
+func TestTriggersWorkerCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for River's leader lease to expire (about 15 s)")
+	}
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			testTriggersWorkerCrash(t, b)
+		})
+	}
+}
+
+func testTriggersWorkerCrash(t *testing.T, b testenv.Backend) {
+	ctx := context.Background()
+	data := dataDir(t)
+	dsn := filepath.Join(data, "geneguard.db")
+	if b.Name != "sqlite" {
+		dsn = b.DSN(t)
+	}
+	w := testenv.NewWorld(t, dsn)
+	svc := w.Service
+	sys := identity.System
+	cad, err := demo.CADAlgorithm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RegisterAlgorithm(ctx, sys, cad); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Activate(ctx, sys, cad.Hash); err != nil {
+		t.Fatal(err)
+	}
+	people := demo.Cohort(80)
+	var ps []identity.Principal
+	for _, p := range people {
+		ps = append(ps, w.SignIn(t, p.Code))
+	}
+	// genotype: 70 consent to the PRS before their genotypes arrive.
+	for _, p := range ps[:70] {
+		w.Grant(t, p, demo.PRSAlgorithmID)
+	}
+	// test order: person 79 consents to PGx and orders a test.
+	w.Grant(t, ps[79], demo.PGxAlgorithmID)
+	if _, _, err := svc.OrderTest(ctx, testenv.Physician, people[79].Code, demo.PGxAlgorithmID, "order-79"); err != nil {
+		t.Fatal(err)
+	}
+	vcf := testenv.DemoVCF(t, people)
+	vcf.AddFiller(3000)
+	w.Ingest(t, vcf.Write(t, "cohort.vcf"))
+	// consent: persons 70..74 opt in to PGx after ingest.
+	for _, p := range ps[70:75] {
+		w.Grant(t, p, demo.PGxAlgorithmID)
+	}
+	// prescription: 75..78 opted in long ago (their consent jobs are
+	// cancelled, as if done) and are now prescribed citalopram.
+	for i, p := range ps[75:79] {
+		w.Grant(t, p, demo.PGxAlgorithmID)
+		if _, err := w.Store.DB().ExecContext(ctx, `UPDATE river_job SET state = 'cancelled', finalized_at = CURRENT_TIMESTAMP WHERE state = 'available' AND id = (SELECT MAX(id) FROM river_job)`); err != nil {
+			t.Fatal(err)
+		}
+		ans, err := svc.MedicationRequested(ctx, testenv.Physician, &platform.MedicationRequest{ID: fmt.Sprint("rx-", i), Patient: people[75+i].Code, Drugs: []string{"citalopram"}})
+		if err != nil || ans.Outcomes[demo.PGxAlgorithmID] != platform.RxQueued {
+			t.Fatalf("prescription: %+v, %v", ans, err)
+		}
+	}
+	// new version: 0..69 opt in to CAD, and a CAD v2 is activated.
+	for _, p := range ps[:70] {
+		w.Grant(t, p, demo.CADAlgorithmID)
+	}
+	m := cad.Manifest
+	m.Version = "demo-2"
+	cad2, err := algorithm.New(m, cad.Files, "geneguard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RegisterAlgorithm(ctx, sys, cad2); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Activate(ctx, sys, cad2.Hash); err != nil {
+		t.Fatal(err)
+	}
+	// age: a pass on the day one of the PRS persons turns a year older.
+	bd := people[3].Code.BirthDate()
+	day := time.Date(time.Now().Year(), bd.Month(), bd.Day(), 0, 0, 0, 0, time.UTC)
+	rep, err := svc.AgeMilestones(ctx, sys, day)
+	if err != nil || rep.Queued[demo.PRSAlgorithmID] < 1 {
+		t.Fatalf("age pass: %+v, %v", rep, err)
+	}
+
+	stats := func() platform.JobStats {
+		s, err := w.Store.JobStats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	total := func(s platform.JobStats) int {
+		return s.Available + s.Running + s.Completed + s.Retryable + s.Cancelled + s.Discarded
+	}
+	all := total(stats())
+	w1 := startGeneguard(t, "worker", "--db", dsn, "--data", data, "--workers", "2")
+	waitFor(t, "worker 1 to complete jobs and hold a batch", 90*time.Second, func() (bool, string) {
+		s := stats()
+		running := testenv.Count(t, w.Store, `SELECT COUNT(*) FROM river_job WHERE kind = 'compute-batch' AND state = 'running'`)
+		return s.Completed >= 3 && running > 0, fmt.Sprintf("%+v; worker output:\n%s", s, w1.output)
+	})
+	w1.kill(t)
+	t.Logf("killed worker 1: %+v", stats())
+	w2 := startGeneguard(t, "worker", "--db", dsn, "--data", data, "--workers", "2", "--rescue-after", "3s")
+	waitFor(t, "worker 2 to finish every job", 120*time.Second, func() (bool, string) {
+		s := stats()
+		return s.Available+s.Running+s.Retryable == 0, fmt.Sprintf("%+v; worker output:\n%s", s, w2.output)
+	})
+	w2.stop(t)
+	if s := stats(); s.Discarded != 0 || total(s) != all {
+		t.Errorf("jobs: %+v", s)
+	}
+	if n := testenv.Count(t, w.Store, `SELECT COUNT(*) FROM (SELECT person_id, version_hash FROM results GROUP BY person_id, version_hash HAVING COUNT(*) > 1) d`); n != 0 {
+		t.Errorf("%d (person, version) pairs have more than one result", n)
+	}
+	want := map[string]int{w.PRS.Hash: 70, w.PGx.Hash: 10, cad.Hash: 0, cad2.Hash: 70}
+	for h, n := range want {
+		if got := testenv.Count(t, w.Store, `SELECT COUNT(*) FROM results WHERE version_hash = ?`, h); got != n {
+			t.Errorf("version %s: %d results, want %d", h[:12], got, n)
+		}
+	}
+	for _, trig := range []result.Trigger{result.TriggerGenotype, result.TriggerConsent, result.TriggerNewVersion, result.TriggerPrescription, result.TriggerTestOrder} {
+		if n := testenv.Count(t, w.Store, `SELECT COUNT(*) FROM results WHERE trigger_kind = ?`, string(trig)); n == 0 {
+			t.Errorf("no result from trigger %s", trig)
+		}
+	}
+	if n := testenv.Count(t, w.Store, `SELECT COUNT(*) FROM runs WHERE trigger_kind = 'age'`); n == 0 {
+		t.Errorf("the age trigger ran nothing")
+	}
+	testenv.AuditLog(t, w.Store) // intact
+}
