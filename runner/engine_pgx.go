@@ -93,15 +93,22 @@ func (e *PGxEngine) Run(ctx context.Context, v *algorithm.Version, in Input) (Ou
 	}
 	var summary, cats []string
 	for _, c := range calls {
+		// Inferred diplotypes (DPYD lowest-function pair, SLCO1B1 by
+		// rs4149056) carry a phenotype and guidance too: HasResult, not
+		// Called, decides whether there is something to report.
+		dips := c.LookupDiplotypes()
 		switch {
-		case !c.Called():
+		case !c.HasResult():
 			summary = append(summary, c.Gene+" not called: "+c.NoCallReason)
 			cats = append(cats, "Indeterminate")
 		case c.Ambiguous:
-			summary = append(summary, fmt.Sprintf("%s %s — ambiguous: %s", c.Gene, strings.Join(c.Diplotypes, " or "), strings.Join(c.Phenotypes, " / ")))
+			summary = append(summary, fmt.Sprintf("%s %s — ambiguous: %s", c.Gene, strings.Join(dips, " or "), strings.Join(c.Phenotypes, " / ")))
 			cats = append(cats, "Ambiguous")
+		case c.Phenotype == "":
+			summary = append(summary, fmt.Sprintf("%s %s", c.Gene, strings.Join(dips, " or ")))
+			cats = append(cats, "No phenotype table")
 		default:
-			summary = append(summary, fmt.Sprintf("%s %s — %s", c.Gene, strings.Join(c.Diplotypes, " or "), c.Phenotype))
+			summary = append(summary, fmt.Sprintf("%s %s — %s", c.Gene, strings.Join(dips, " or "), c.Phenotype))
 			cats = append(cats, c.Phenotype)
 		}
 	}

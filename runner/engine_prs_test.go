@@ -153,8 +153,8 @@ func TestPRSEngineBundleNeedsAttributes(t *testing.T) {
 
 // The built-in demonstration versions run on the demo cohort: the
 // breast-cancer screening version gives absolute risks and a schedule,
-// the CAD score runs through the same engine, and the BRCA list reports
-// every listed variant as not assessed (the cohort has no BRCA sites).
+// the CAD score runs through the same engine, and the BRCA list finds the
+// cohort's one carrier (sample 1) and no listed variant in the others.
 func TestDemoAlgorithmsOnCohort(t *testing.T) {
 	path := t.TempDir() + "/cohort.vcf.gz"
 	if err := demo.WriteVCF(path, demo.Cohort(3)); err != nil {
@@ -163,14 +163,17 @@ func TestDemoAlgorithmsOnCohort(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
 		mk       func() (*algorithm.Version, error)
+		sample   int
 		eng      runner.Engine
 		attrs    map[string]string
 		category string
 		summary  string
 	}{
-		{demo.BreastScreeningAlgorithm, runner.NewPRSEngine(), map[string]string{"age": "45", "sex": "female"}, "", "10-year risk"},
-		{demo.CADAlgorithm, runner.NewPRSEngine(), nil, "", "GGDEMO02"},
-		{demo.BRCAAlgorithm, runner.NewMonogenicEngine(), nil, "Incomplete", "4 of 4 could not be assessed"},
+		{demo.BreastScreeningAlgorithm, 0, runner.NewPRSEngine(), map[string]string{"age": "45", "sex": "female"}, "", "10-year risk"},
+		{demo.CADAlgorithm, 0, runner.NewPRSEngine(), nil, "", "GGDEMO02"},
+		{demo.BRCAAlgorithm, 0, runner.NewMonogenicEngine(), nil, "No listed variant found", "None of the 4 listed pathogenic variants found"},
+		{demo.BRCAAlgorithm, 1, runner.NewMonogenicEngine(), nil, "", "Referral to clinical genetics: carrier of BRCA1"},
+		{demo.BreastScreeningAlgorithm, 1, runner.NewPRSEngine(), map[string]string{"age": "45", "sex": "female"}, "", "Referral to clinical genetics"},
 	} {
 		v, err := c.mk()
 		if err != nil {
@@ -180,7 +183,7 @@ func TestDemoAlgorithmsOnCohort(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in, err := runner.Extract(path, 0, loci)
+		in, err := runner.Extract(path, c.sample, loci)
 		if err != nil {
 			t.Fatal(err)
 		}

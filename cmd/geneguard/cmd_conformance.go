@@ -41,6 +41,16 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	failed = failed || !ok
+	tables, err := pgx.ConformanceAll(ctx, *corpus)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if err := t.Write(stdout); err != nil {
+			return err
+		}
+		failed = failed || !t.OK()
+	}
 	ok, err = conformPRS(ctx, *corpus, stdout)
 	if err != nil {
 		return err
