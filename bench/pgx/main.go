@@ -3,10 +3,16 @@
 //
 // It writes a bgzipped VCF of -samples samples over every allele-defining
 // position of the definitions (the corpus's eleven genes when present, else
-// the built-in CYP2C19), each sample carrying two named alleles per gene drawn
-// with the reference allele most common and a little missing data, then
-// times `zcat FILE > /dev/null` and a call of every gene for every sample in
-// the same run and prints samples per second and the ratio.
+// the built-in CYP2C19), then times `zcat FILE > /dev/null` and a call of
+// every gene for every sample in the same run and prints samples per second
+// and the ratio.
+//
+// The cohort: each sample carries two named alleles per gene drawn
+// independently from approximate European-ancestry haplotype frequencies
+// (alleleFreqs: CYP2C19 *2 15% and *17 21%, CYP2C9 *2 13% and *3 8%,
+// UGT1A1 *80+*28 30%, VKORC1 rs9923231 T 39%, DPYD HapB3 2.4% and *2A 0.8%,
+// ...), rare named alleles sharing 0.2% per gene; 0.75% of genotypes are
+// missing (./.), at a rate that varies from site to site.
 //
 // usage: go run ./bench/pgx [-samples 10000] [-definitions DIR] [-out FILE] [-runs 3]
 package main
@@ -67,8 +73,8 @@ func run(n int, defsDir, out string, runs int, seed uint64) error {
 		return err
 	}
 	st, _ := os.Stat(out)
-	fmt.Printf("wrote %s: %d samples x %d positions (%d genes), %.1f MB bgzipped, in %v\n",
-		out, n, positions, len(defs.Genes), float64(st.Size())/1e6, time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("wrote %s: %d samples x %d positions (%d genes), %.1f MB bgzipped, %.2f%% genotypes missing, in %v\n",
+		out, n, positions, len(defs.Genes), float64(st.Size())/1e6, 100*missingFraction, time.Since(t0).Round(time.Millisecond))
 
 	zcat := time.Duration(1<<63 - 1)
 	for range runs {
@@ -181,6 +187,7 @@ type site struct {
 func writeVCF(path string, defs *pgx.Definitions, n int, seed uint64) (int, error) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	var sites []site
+	missing := 0
 	genes := defs.GeneNames()
 	// Each sample's two alleles per gene: index into NamedAlleles.
 	picks := map[string][][2]int{}
@@ -189,23 +196,10 @@ func writeVCF(path string, defs *pgx.Definitions, n int, seed uint64) (int, erro
 		for i, v := range def.Variants {
 			sites = append(sites, site{chrom: def.Chromosome, pos: v.Position, rsid: v.RSID, ref: v.Ref, alts: v.Alts, gene: g, variant: i})
 		}
-		ref := 0
-		for i, a := range def.NamedAlleles {
-			if a.Reference {
-				ref = i
-			}
-		}
+		draw := alleleSampler(def)
 		p := make([][2]int, n)
-		pick := func() int {
-			// About 70% reference; the rest spread over the first
-			// dozen named alleles (the common ones in definition order).
-			if rng.Float64() < 0.7 {
-				return ref
-			}
-			return rng.IntN(min(12, len(def.NamedAlleles)))
-		}
 		for s := range p {
-			p[s] = [2]int{pick(), pick()}
+			p[s] = [2]int{draw(rng.Float64()), draw(rng.Float64())}
 		}
 		picks[g] = p
 	}
@@ -257,8 +251,13 @@ func writeVCF(path string, defs *pgx.Definitions, n int, seed uint64) (int, erro
 		}
 		p := picks[st.gene]
 		buf := []byte{'\t', '0', '/', '0'}
+		// Call rate varies by site: the missing rate is exponential with
+		// mean missingRate, capped at 5% (a site worse than that would fail
+		// QC and be dropped from a real release).
+		miss := min(0.05, rng.ExpFloat64()*missingRate)
 		for s := range n {
-			if rng.IntN(1000) == 0 {
+			if rng.Float64() < miss {
+				missing++
 				buf[1], buf[3] = '.', '.'
 			} else {
 				buf[1] = index(def.NamedAlleles[p[s][0]].Alleles[st.variant])
@@ -268,6 +267,7 @@ func writeVCF(path string, defs *pgx.Definitions, n int, seed uint64) (int, erro
 		}
 		w.WriteString("\n")
 	}
+	missingFraction = float64(missing) / float64(n*len(sites))
 	if err := w.Flush(); err != nil {
 		return 0, err
 	}
@@ -290,4 +290,95 @@ func chromOrder(c string) int {
 		return n
 	}
 	return 100 + int(c[0])
+}
+
+// missingRate is the mean fraction of genotypes written as ./. (0.5-1% is
+// typical of a genotyped or imputed-and-hard-called biobank release).
+const missingRate = 0.0075
+
+// missingFraction is the fraction of ./. genotypes actually written.
+var missingFraction float64
+
+// rareShare is the haplotype frequency shared evenly by the named alleles
+// that alleleFreqs does not list: rare alleles turn up, as in a real
+// cohort, without any one of them being common.
+const rareShare = 0.002
+
+// alleleFreqs are approximate haplotype frequencies in people of European
+// ancestry, rounded from the CPIC/PharmGKB allele frequency tables (a
+// national biobank is mostly of one ancestry; the point is a realistic mix
+// of common, uncommon and rare diplotypes, not exact figures). Per gene,
+// the allele marked "" gets what the others leave: the most common
+// haplotype, which for CYP2C19 is *1, not the definition's reference *38,
+// and for CYP3A5 is *3. DPYD's named alleles are single variants, so a
+// strand carries at most one of them here.
+var alleleFreqs = map[string]map[string]float64{
+	"CYP2C19": {"*1": 0, "*2": 0.147, "*3": 0.002, "*17": 0.215, "*38": 0.01},
+	"CYP2C9":  {"*1": 0, "*2": 0.127, "*3": 0.076, "*5": 0.0005, "*6": 0.0005, "*8": 0.002, "*11": 0.002},
+	"CYP2B6":  {"*1": 0, "*2": 0.05, "*4": 0.03, "*5": 0.09, "*6": 0.235, "*9": 0.002, "*18": 0.0005, "*22": 0.02},
+	"CYP3A5":  {"*3": 0, "*1": 0.075, "*6": 0.003, "*7": 0.001},
+	"CYP4F2":  {"*1": 0, "*2": 0.10, "*3": 0.20, "*4": 0.08},
+	"SLCO1B1": {"*1": 0, "*37": 0.23, "*15": 0.15, "*5": 0.02, "*14": 0.03, "*20": 0.03},
+	"TPMT":    {"*1": 0, "*2": 0.002, "*3A": 0.034, "*3B": 0.0003, "*3C": 0.004},
+	"NUDT15":  {"*1": 0, "*2": 0.001, "*3": 0.002, "*4": 0.0005, "*5": 0.0005, "*6": 0.001},
+	"UGT1A1":  {"*1": 0, "*80+*28": 0.30, "*80": 0.02, "*28": 0.01, "*6": 0.001, "*36": 0.001, "*37": 0.001, "*80+*37": 0.001},
+	"VKORC1":  {"rs9923231 reference (C)": 0, "rs9923231 variant (T)": 0.39},
+	"DPYD": {"Reference": 0, "c.85T>C (*9A)": 0.17, "c.1627A>G (*5)": 0.18, "c.496A>G": 0.09,
+		"c.2194G>A (*6)": 0.05, "c.1896T>C": 0.02, "c.1601G>A (*4)": 0.02,
+		"c.1129-5923C>G, c.1236G>A (HapB3)": 0.024, "c.1905+1G>A (*2A)": 0.008,
+		"c.2846A>T": 0.005, "c.1679T>G (*13)": 0.0007},
+}
+
+// alleleSampler returns a function from a uniform [0,1) draw to the index
+// of a named allele of def, following alleleFreqs (a gene it does not list
+// gets 90% reference and the rest spread evenly).
+func alleleSampler(def *pgx.GeneDefinition) func(u float64) int {
+	freqs := alleleFreqs[def.Gene]
+	main := -1
+	for i, a := range def.NamedAlleles {
+		if f, ok := freqs[a.Name]; ok && f == 0 {
+			main = i
+		}
+	}
+	if main < 0 {
+		for i, a := range def.NamedAlleles {
+			if a.Reference {
+				main = i
+			}
+		}
+	}
+	rare := rareShare
+	if freqs == nil {
+		rare = 0.1
+	}
+	nRare := 0
+	for i, a := range def.NamedAlleles {
+		if _, ok := freqs[a.Name]; !ok && i != main {
+			nRare++
+		}
+	}
+	p := make([]float64, len(def.NamedAlleles))
+	left := 1.0
+	for i, a := range def.NamedAlleles {
+		f, ok := freqs[a.Name]
+		switch {
+		case i == main:
+			continue
+		case !ok:
+			f = rare / float64(nRare)
+		}
+		p[i] = f
+		left -= f
+	}
+	p[max(main, 0)] += left
+	cum := make([]float64, len(p))
+	sum := 0.0
+	for i, f := range p {
+		sum += f
+		cum[i] = sum
+	}
+	return func(u float64) int {
+		i := sort.SearchFloat64s(cum, u*sum)
+		return min(i, len(cum)-1)
+	}
 }
