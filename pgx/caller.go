@@ -119,6 +119,8 @@ type Caller struct {
 	// candCache holds, per gene, candidate allele lists by the set of
 	// positions observed (see geneData.candidates).
 	candCache map[string]*sync.Map
+	// masks holds, per gene, the acceptance sets of bitset matching.
+	masks map[string]*geneMasks
 }
 
 // NewCaller returns a Caller. pheno may be nil (no phenotypes are
@@ -132,10 +134,12 @@ func NewCaller(defs *Definitions, pheno *PhenotypeData, opts Options) *Caller {
 		v += "; phenotypes " + pheno.Version
 	}
 	cc := map[string]*sync.Map{}
+	ms := map[string]*geneMasks{}
 	for g := range defs.Genes {
 		cc[g] = &sync.Map{}
+		ms[g] = &geneMasks{}
 	}
-	return &Caller{defs: defs, opts: opts, pheno: pheno, version: v, candCache: cc}
+	return &Caller{defs: defs, opts: opts, pheno: pheno, version: v, candCache: cc, masks: ms}
 }
 
 // DataVersion is the version string recorded with every result.
@@ -178,6 +182,7 @@ func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
 	gd := prepare(def, ex, s)
 	if cc, ok := c.candCache[def.Gene]; ok {
 		gd.candCache = cc
+		gd.masks = c.masks[def.Gene]
 	}
 	call := GeneCall{
 		Gene:             def.Gene,

@@ -73,6 +73,7 @@ type site struct {
 
 // candidate is a named allele restricted to the observed sites.
 type candidate struct {
+	na      int // index in GeneDefinition.NamedAlleles
 	name    string
 	ref     bool
 	defined []string // the definition's own alleles at the sites ("" = undefined)
@@ -93,6 +94,8 @@ type geneData struct {
 	// candCache, when set, shares candidate lists between samples that
 	// observed the same positions of this gene.
 	candCache *sync.Map
+	// masks, when set, shares the gene's acceptance sets between samples.
+	masks *geneMasks
 }
 
 // prepare turns a sample's calls into per-site alleles, applying the
@@ -242,12 +245,21 @@ func (gd *geneData) observed(vi int) bool {
 // counts only positions the allele itself defines, so alleles made
 // indistinguishable by missing data tie instead of one being preferred.
 func (gd *geneData) candidates(ex *Exemption, assumeReference bool) []candidate {
+	return gd.candList(ex, assumeReference).list
+}
+
+// candList returns the candidates with their bitset matcher.
+func (gd *geneData) candList(ex *Exemption, assumeReference bool) *candList {
+	if gd.masks == nil {
+		gd.masks = &geneMasks{}
+	}
 	if gd.candCache == nil {
-		return gd.buildCandidates(ex, assumeReference)
+		return newCandList(gd.def, gd.buildCandidates(ex, assumeReference), gd.masks.get(gd.def, assumeReference))
 	}
 	// The candidates depend only on which positions were observed, which
 	// is the same for most samples of a cohort: share them (read-only).
-	key := make([]byte, 0, 1+2*len(gd.sites))
+	var kb [128]byte
+	key := kb[:0]
 	if assumeReference {
 		key = append(key, 1)
 	} else {
@@ -257,9 +269,9 @@ func (gd *geneData) candidates(ex *Exemption, assumeReference bool) []candidate 
 		key = append(key, byte(st.v), byte(st.v>>8))
 	}
 	if c, ok := gd.candCache.Load(string(key)); ok {
-		return c.([]candidate)
+		return c.(*candList)
 	}
-	c := gd.buildCandidates(ex, assumeReference)
+	c := newCandList(gd.def, gd.buildCandidates(ex, assumeReference), gd.masks.get(gd.def, assumeReference))
 	gd.candCache.Store(string(key), c)
 	return c
 }
@@ -272,11 +284,11 @@ func (gd *geneData) buildCandidates(ex *Exemption, assumeReference bool) []candi
 	// One backing array for every candidate's two columns: a cohort with
 	// scattered missing data builds many candidate lists.
 	buf := make([]string, 2*n*len(def.NamedAlleles))
-	for _, na := range def.NamedAlleles {
+	for nai, na := range def.NamedAlleles {
 		if ex != nil && slices.Contains(ex.IgnoredAlleles, na.Name) {
 			continue
 		}
-		c := candidate{name: na.Name, ref: na.Reference, defined: buf[:n:n], eff: buf[n : 2*n : 2*n]}
+		c := candidate{na: nai, name: na.Name, ref: na.Reference, defined: buf[:n:n], eff: buf[n : 2*n : 2*n]}
 		buf = buf[2*n:]
 		for i, s := range gd.sites {
 			a := na.Alleles[s.v]
@@ -394,27 +406,28 @@ func (gd *geneData) callDiplotypes(ex *Exemption, mode MatchMode) ([]Diplotype, 
 	if err != nil {
 		return nil, err
 	}
-	cands := gd.candidates(ex, true)
+	cl := gd.candList(ex, true)
+	cands := cl.list
 	// Which strands each candidate matches, over all pairs: PharmCAT scores a
 	// wobble position against every strand an allele explains.
 	matchedBy := map[string][]int{} // strand key -> candidate indexes
 	strands := map[string][]string{}
-	candStrands := make([]map[string]bool, len(cands))
-	for i := range candStrands {
-		candStrands[i] = map[string]bool{}
-	}
+	candStrands := make([]map[string]bool, len(cands)) // nil until matched
+	var buf []uint64
 	visit := func(s []string) {
 		k := strandKey(s)
 		if _, ok := strands[k]; ok {
 			return
 		}
 		strands[k] = s
-		for ci := range cands {
-			if cands[ci].matches(s) {
-				matchedBy[k] = append(matchedBy[k], ci)
-				candStrands[ci][k] = true
+		buf = cl.match(gd.sites, s, buf)
+		cl.each(buf, func(ci int) {
+			matchedBy[k] = append(matchedBy[k], ci)
+			if candStrands[ci] == nil {
+				candStrands[ci] = map[string]bool{}
 			}
-		}
+			candStrands[ci][k] = true
+		})
 	}
 	for _, p := range pairs {
 		visit(p.a)
