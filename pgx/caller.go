@@ -178,8 +178,14 @@ func (c *Caller) CallSample(s *Sample, genes []string) ([]GeneCall, error) {
 }
 
 func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
+	return c.callGeneFrom(def, mapSource{s}, s.Warnings)
+}
+
+// callGeneFrom calls def for the sample src reads; sampleWarnings are the
+// sample's own (Sample.Warnings).
+func (c *Caller) callGeneFrom(def *GeneDefinition, src sampleSource, sampleWarnings []string) GeneCall {
 	ex := c.defs.Exemptions[def.Gene]
-	gd := prepare(def, ex, s)
+	gd := prepareFrom(def, ex, src)
 	if cc, ok := c.candCache[def.Gene]; ok {
 		gd.candCache = cc
 		gd.masks = c.masks[def.Gene]
@@ -189,7 +195,7 @@ func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
 		Diplotypes:       []string{},
 		MatchMode:        c.opts.Mode,
 		DataVersion:      c.version,
-		Warnings:         append(slices.Clone(s.Warnings), gd.warnings...),
+		Warnings:         append(slices.Clone(sampleWarnings), gd.warnings...),
 		MissingPositions: gd.missing,
 		Phased:           gd.phased && len(gd.sites) > 0,
 	}
@@ -340,7 +346,7 @@ func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result,
 								continue
 							}
 						}
-						calls[k] = c.callGene(p.def, t.sample(i, p.loci))
+						calls[k] = c.callGeneFrom(p.def, tableSource{p, i}, nil)
 						if ok {
 							memos[k].put(key, calls[k])
 						}
@@ -365,6 +371,10 @@ type genePlan struct {
 	def  *GeneDefinition
 	loci []Locus
 	cols []*column // parallel to loci; nil when the VCF lacks the position
+	// posNotes and sampleNotes run parallel to loci: the table's notes
+	// there for every sample, and per sample.
+	posNotes    [][]string
+	sampleNotes []map[int][]string
 	// noted lists the per-sample notes at the gene's positions: samples
 	// with notes are not shared with others.
 	noted []map[int][]string
@@ -377,11 +387,36 @@ func (c *Caller) plan(t *table, def *GeneDefinition) genePlan {
 		l := Locus{ch, v.Position}
 		p.loci = append(p.loci, l)
 		p.cols = append(p.cols, t.cols[l])
+		p.posNotes = append(p.posNotes, t.posNotes[l])
+		p.sampleNotes = append(p.sampleNotes, t.sampleNotes[l])
 		if m := t.sampleNotes[l]; m != nil {
 			p.noted = append(p.noted, m)
 		}
 	}
 	return p
+}
+
+// tableSource reads sample i of the table a plan was made for, as
+// table.sample would materialise it.
+type tableSource struct {
+	p *genePlan
+	i int
+}
+
+func (s tableSource) call(vi int, _ Locus) (Call, bool) {
+	col := s.p.cols[vi]
+	if col == nil {
+		return Call{}, false
+	}
+	return col.call(s.i), true
+}
+
+func (s tableSource) notes(vi int, _ Locus) []string {
+	n := s.p.posNotes[vi]
+	if sn := s.p.sampleNotes[vi][s.i]; len(sn) > 0 {
+		n = append(slices.Clone(n), sn...)
+	}
+	return n
 }
 
 // key appends to b the encoding of sample i's genotypes at the gene's

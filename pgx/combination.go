@@ -24,7 +24,8 @@ func (gd *geneData) callCombinations(ex *Exemption, mode MatchMode) ([]Diplotype
 	if err != nil {
 		return nil, err
 	}
-	cands := gd.candidates(ex, false)
+	cl := gd.candList(ex, false)
+	cands := cl.list
 	var ref *candidate
 	for i := range cands {
 		if cands[i].ref {
@@ -40,7 +41,7 @@ func (gd *geneData) callCombinations(ex *Exemption, mode MatchMode) ([]Diplotype
 		if m, ok := memo[k]; ok {
 			return m
 		}
-		m := gd.explainStrand(cands, ref, s)
+		m := gd.explainStrand(cl, ref, s)
 		memo[k] = m
 		return m
 	}
@@ -71,7 +72,7 @@ func (gd *geneData) callCombinations(ex *Exemption, mode MatchMode) ([]Diplotype
 	return finish(gd.def, best, mode), nil
 }
 
-func (gd *geneData) explainStrand(cands []candidate, ref *candidate, s []string) []strandMatch {
+func (gd *geneData) explainStrand(cl *candList, ref *candidate, s []string) []strandMatch {
 	var variant []int // sites where the strand is not reference
 	for i, a := range s {
 		if a != "" && a != gd.def.Variants[gd.sites[i].v].Ref {
@@ -79,12 +80,11 @@ func (gd *geneData) explainStrand(cands []candidate, ref *candidate, s []string)
 		}
 	}
 	var covered []*candidate
-	for i := range cands {
-		c := &cands[i]
-		if !c.ref && c.matches(s) {
+	cl.each(cl.match(gd.sites, s, nil), func(i int) {
+		if c := &cl.list[i]; !c.ref {
 			covered = append(covered, c)
 		}
-	}
+	})
 	partials := gd.partialNames(s, variant, covered)
 	if len(covered) <= 1 {
 		comp := ref

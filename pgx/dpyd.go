@@ -301,21 +301,27 @@ func (gd *geneData) callDPYD(ex *Exemption, pheno *PhenotypeData) *dpydResult {
 		res.note = err.Error()
 		return res
 	}
-	cands := w.candidates(ex, false)
+	cl := w.candList(ex, false)
+	cands := cl.list
 	found := map[string]bool{}
 	homo := map[string]bool{}
 	partials := false
+	var ba, bb []uint64
 	for _, p := range pairs {
-		for _, s := range [][]string{p.a, p.b} {
-			var covered []*candidate
-			for i := range cands {
-				if cands[i].matches(s) {
-					found[cands[i].name] = true
-					if !cands[i].ref {
-						covered = append(covered, &cands[i])
-					}
-				}
+		ba = cl.match(w.sites, p.a, ba)
+		bb = cl.match(w.sites, p.b, bb)
+		for k, s := range [2][]string{p.a, p.b} {
+			b := ba
+			if k == 1 {
+				b = bb
 			}
+			var covered []*candidate
+			cl.each(b, func(i int) {
+				found[cands[i].name] = true
+				if !cands[i].ref {
+					covered = append(covered, &cands[i])
+				}
+			})
 			var variant []int
 			for i, al := range s {
 				if al != "" && al != w.def.Variants[w.sites[i].v].Ref {
@@ -326,11 +332,10 @@ func (gd *geneData) callDPYD(ex *Exemption, pheno *PhenotypeData) *dpydResult {
 				partials = true
 			}
 		}
-		for i := range cands {
-			if cands[i].matches(p.a) && cands[i].matches(p.b) {
-				homo[cands[i].name] = true
-			}
+		for k := range ba {
+			ba[k] &= bb[k]
 		}
+		cl.each(ba, func(i int) { homo[cands[i].name] = true })
 	}
 	if len(w.sites) == 0 {
 		found[refName] = true
@@ -380,20 +385,15 @@ func (gd *geneData) exactStrands(ex *Exemption, a, b []string) (strandExplanatio
 	if len(gd.sites) == 0 {
 		return strandExplanation{}, strandExplanation{}, true
 	}
-	cands := gd.candidates(ex, true)
+	cl := gd.candList(ex, true)
+	var buf []uint64
 	one := func(s []string) (strandExplanation, bool) {
-		var hit *candidate
-		for i := range cands {
-			if cands[i].matches(s) {
-				if hit != nil {
-					return strandExplanation{}, false
-				}
-				hit = &cands[i]
-			}
-		}
-		if hit == nil {
+		buf = cl.match(gd.sites, s, buf)
+		if count(buf) != 1 {
 			return strandExplanation{}, false
 		}
+		var hit *candidate
+		cl.each(buf, func(i int) { hit = &cl.list[i] })
 		if hit.ref {
 			return strandExplanation{}, true
 		}
@@ -408,13 +408,13 @@ func (gd *geneData) exactStrands(ex *Exemption, a, b []string) (strandExplanatio
 // positions it carries, plus partials; ok is false when several
 // explanations remain.
 func (gd *geneData) combinationStrand(ex *Exemption, s []string, order map[string]int) (strandExplanation, bool) {
-	cands := gd.candidates(ex, false)
+	cl := gd.candList(ex, false)
 	var covered []*candidate
-	for i := range cands {
-		if !cands[i].ref && cands[i].matches(s) {
-			covered = append(covered, &cands[i])
+	cl.each(cl.match(gd.sites, s, nil), func(i int) {
+		if !cl.list[i].ref {
+			covered = append(covered, &cl.list[i])
 		}
-	}
+	})
 	var variant []int
 	for i, a := range s {
 		if a != "" && a != gd.def.Variants[gd.sites[i].v].Ref {

@@ -103,6 +103,27 @@ type geneData struct {
 // (never taken as reference), "0/." is missing, an undocumented ALT makes
 // the gene uncallable unless the gene reads it as reference.
 func prepare(def *GeneDefinition, ex *Exemption, s *Sample) *geneData {
+	return prepareFrom(def, ex, mapSource{s})
+}
+
+// sampleSource gives prepareFrom one sample's call and notes at the gene's
+// variant vi, at loc.
+type sampleSource interface {
+	call(vi int, loc Locus) (Call, bool)
+	notes(vi int, loc Locus) []string
+}
+
+// mapSource reads a Sample.
+type mapSource struct{ s *Sample }
+
+func (m mapSource) call(_ int, loc Locus) (Call, bool) {
+	c, ok := m.s.Calls[loc]
+	return c, ok
+}
+
+func (m mapSource) notes(_ int, loc Locus) []string { return m.s.notes[loc] }
+
+func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource) *geneData {
 	gd := &geneData{def: def, phased: true}
 	chrom := vcf.NormalizeChrom(def.Chromosome)
 	ignored := map[int64]bool{}
@@ -118,11 +139,11 @@ func prepare(def *GeneDefinition, ex *Exemption, s *Sample) *geneData {
 			continue
 		}
 		loc := Locus{chrom, v.Position}
-		c, ok := s.Calls[loc]
+		c, ok := s.call(vi, loc)
 		if c.Note != "" {
 			gd.warnings = append(gd.warnings, c.Note)
 		}
-		gd.warnings = append(gd.warnings, s.notes[loc]...)
+		gd.warnings = append(gd.warnings, s.notes(vi, loc)...)
 		if !ok || allMissing(c.Alleles) {
 			gd.missing = append(gd.missing, v.Label())
 			continue
