@@ -145,8 +145,8 @@ func viableCombinations(covered []*candidate) [][]*candidate {
 
 func (c *candidate) corePositions() []int {
 	var out []int
-	for i, a := range c.defined {
-		if a != "" {
+	for i := range c.vs {
+		if c.defined(i) != "" {
 			out = append(out, i)
 		}
 	}
@@ -169,7 +169,7 @@ func (gd *geneData) partialNames(s []string, variant []int, covered []*candidate
 	for _, i := range variant {
 		explained := false
 		for _, c := range covered {
-			if c.defined[i] != "" {
+			if c.defined(i) != "" {
 				explained = true
 				break
 			}
@@ -197,7 +197,7 @@ func (gd *geneData) combination(comps []*candidate, partials []string) strandMat
 	defined := 0
 	for i := range gd.sites {
 		for _, c := range comps {
-			if c.defined[i] != "" {
+			if c.defined(i) != "" {
 				defined++
 				break
 			}

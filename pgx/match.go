@@ -76,8 +76,9 @@ type candidate struct {
 	na      int // index in GeneDefinition.NamedAlleles
 	name    string
 	ref     bool
-	defined []string // the definition's own alleles at the sites ("" = undefined)
-	eff     []string // what a strand must show ("" = anything)
+	alleles []string   // the named allele's definition alleles, per variant
+	vs      []int      // the variant of each observed site (shared by the list)
+	effv    [][]string // per variant and named allele, what a strand must show ("" = anything)
 	score   int
 	wobbles []int // site indexes whose defined allele is an IUPAC ambiguity code
 }
@@ -299,35 +300,29 @@ func (gd *geneData) candList(ex *Exemption, assumeReference bool) *candList {
 
 func (gd *geneData) buildCandidates(ex *Exemption, assumeReference bool) []candidate {
 	def := gd.def
-	ref := def.ReferenceAllele()
+	if gd.masks == nil {
+		gd.masks = &geneMasks{}
+	}
+	effv := gd.masks.get(def, assumeReference).eff
 	out := make([]candidate, 0, len(def.NamedAlleles))
-	n := len(gd.sites)
-	// One backing array for every candidate's two columns: a cohort with
-	// scattered missing data builds many candidate lists.
-	buf := make([]string, 2*n*len(def.NamedAlleles))
+	// The columns are views of the definition and of the gene's
+	// requirement table through the observed variants, shared by every
+	// candidate: a cohort with scattered missing data builds many lists.
+	vs := make([]int, len(gd.sites))
+	for i, s := range gd.sites {
+		vs[i] = s.v
+	}
 	for nai, na := range def.NamedAlleles {
 		if ex != nil && slices.Contains(ex.IgnoredAlleles, na.Name) {
 			continue
 		}
-		c := candidate{na: nai, name: na.Name, ref: na.Reference, defined: buf[:n:n], eff: buf[n : 2*n : 2*n]}
-		buf = buf[2*n:]
-		for i, s := range gd.sites {
-			a := na.Alleles[s.v]
-			c.defined[i] = a
-			c.eff[i] = a
-			if a != "" {
+		c := candidate{na: nai, name: na.Name, ref: na.Reference, alleles: na.Alleles, vs: vs, effv: effv}
+		for i, v := range vs {
+			if a := na.Alleles[v]; a != "" {
 				c.score++
 				if isWobble(a) {
 					c.wobbles = append(c.wobbles, i)
 				}
-				continue
-			}
-			if assumeReference && !na.Reference {
-				r := ref.Alleles[s.v]
-				if isWobble(r) {
-					r = def.Variants[s.v].Ref
-				}
-				c.eff[i] = r
 			}
 		}
 		if c.score == 0 {
@@ -338,9 +333,15 @@ func (gd *geneData) buildCandidates(ex *Exemption, assumeReference bool) []candi
 	return out
 }
 
+// defined is the definition's own allele at site i ("" = undefined).
+func (c *candidate) defined(i int) string { return c.alleles[c.vs[i]] }
+
+// eff is what a strand must show at site i ("" = anything).
+func (c *candidate) eff(i int) string { return c.effv[c.vs[i]][c.na] }
+
 func (c *candidate) matches(strand []string) bool {
-	for i, d := range c.eff {
-		if d != "" && !alleleMatches(d, strand[i]) {
+	for i := range c.vs {
+		if d := c.eff(i); d != "" && !alleleMatches(d, strand[i]) {
 			return false
 		}
 	}
