@@ -325,6 +325,7 @@ func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result,
 		go func() {
 			defer wg.Done()
 			key := make([]byte, 0, 256)
+			var scratch [2]string
 			for {
 				if err := ctx.Err(); err != nil {
 					errs[w] = fmt.Errorf("pgx: call VCF: %w", err)
@@ -346,7 +347,7 @@ func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result,
 								continue
 							}
 						}
-						calls[k] = c.callGeneFrom(p.def, tableSource{p, i}, nil)
+						calls[k] = c.callGeneFrom(p.def, tableSource{p, i, &scratch}, nil)
 						if ok {
 							memos[k].put(key, calls[k])
 						}
@@ -401,6 +402,9 @@ func (c *Caller) plan(t *table, def *GeneDefinition) genePlan {
 type tableSource struct {
 	p *genePlan
 	i int
+	// scratch backs the alleles of the Call returned last (prepareFrom
+	// copies them before asking for the next).
+	scratch *[2]string
 }
 
 func (s tableSource) call(vi int, _ Locus) (Call, bool) {
@@ -408,7 +412,7 @@ func (s tableSource) call(vi int, _ Locus) (Call, bool) {
 	if col == nil {
 		return Call{}, false
 	}
-	return col.call(s.i), true
+	return col.callInto(s.i, s.scratch[:0]), true
 }
 
 func (s tableSource) notes(vi int, _ Locus) []string {

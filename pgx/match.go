@@ -125,17 +125,21 @@ func (m mapSource) call(_ int, loc Locus) (Call, bool) {
 func (m mapSource) notes(_ int, loc Locus) []string { return m.s.notes[loc] }
 
 func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource) *geneData {
-	gd := &geneData{def: def, phased: true}
+	gd := &geneData{def: def, phased: true, sites: make([]site, 0, len(def.Variants))}
 	chrom := vcf.NormalizeChrom(def.Chromosome)
-	ignored := map[int64]bool{}
-	if ex != nil {
+	var ignored map[int64]bool
+	if ex != nil && len(ex.IgnoredPositions) > 0 {
+		ignored = map[int64]bool{}
 		for _, v := range ex.IgnoredPositions {
 			ignored[v.Position] = true
 		}
 	}
 	var undocumented []string
 	ploidy1, ploidy2 := 0, 0
-	for vi, v := range def.Variants {
+	// The sites' allele slices, carved from one array.
+	var alBuf []string
+	for vi := range def.Variants {
+		v := &def.Variants[vi]
 		if ignored[v.Position] {
 			continue
 		}
@@ -154,7 +158,11 @@ func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource) *geneData {
 			gd.warnings = append(gd.warnings, fmt.Sprintf("%s: VCF REF %s does not match the definition's %s; position ignored", v.Label(), c.Ref, v.Ref))
 			continue
 		}
-		al := make([]string, len(c.Alleles))
+		if len(alBuf) < len(c.Alleles) {
+			alBuf = make([]string, max(len(c.Alleles), 2*(len(def.Variants)-vi)))
+		}
+		al := alBuf[:len(c.Alleles):len(c.Alleles)]
+		alBuf = alBuf[len(c.Alleles):]
 		symbolic := false
 		for k, a := range c.Alleles {
 			al[k] = strings.ToUpper(a)

@@ -473,14 +473,17 @@ func parseGTSeq[S byteSeq](s S, nAlt, line, sample int) (gcode, error) {
 
 // call converts sample i's gcode at col into a Call (discarded genotypes
 // become missing alleles).
-func (col *column) call(i int) Call {
+func (col *column) call(i int) Call { return col.callInto(i, nil) }
+
+// callInto is call with the alleles appended to buf.
+func (col *column) callInto(i int, buf []string) Call {
 	g := col.gts[i]
 	c := Call{Ref: col.ref}
 	if g.flags&gtHaploid != 0 {
-		c.Alleles = []string{col.allele(g.a)}
+		c.Alleles = append(buf, col.allele(g.a))
 		c.Phased = true
 	} else {
-		c.Alleles = []string{col.allele(g.a), col.allele(g.b)}
+		c.Alleles = append(buf, col.allele(g.a), col.allele(g.b))
 		c.Phased = g.flags&gtPhased != 0
 	}
 	if g.flags&gtDiscarded != 0 {
