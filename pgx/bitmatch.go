@@ -17,9 +17,13 @@ import (
 // (assume-reference or not).
 type alleleMasks struct {
 	words int
-	eff   [][]string   // per variant, per named allele: what a strand must show ("" = anything)
-	vals  [][]string   // per variant: REF, ALTs, ""
-	masks [][][]uint64 // per variant, parallel to vals
+	// defined and wobble hold, per named allele, the variants it defines
+	// and those it defines with an IUPAC ambiguity code (bitsets over
+	// variants).
+	defined, wobble [][]uint64
+	eff             [][]string   // per variant, per named allele: what a strand must show ("" = anything)
+	vals            [][]string   // per variant: REF, ALTs, ""
+	masks           [][][]uint64 // per variant, parallel to vals
 }
 
 // effAllele is what candidate na requires at variant v (candidate.eff).
@@ -41,6 +45,21 @@ func newAlleleMasks(def *GeneDefinition, assumeReference bool) *alleleMasks {
 	m.eff = make([][]string, len(def.Variants))
 	m.vals = make([][]string, len(def.Variants))
 	m.masks = make([][][]uint64, len(def.Variants))
+	vw := (len(def.Variants) + 63) / 64
+	m.defined = make([][]uint64, n)
+	m.wobble = make([][]uint64, n)
+	for na := range n {
+		m.defined[na] = make([]uint64, vw)
+		m.wobble[na] = make([]uint64, vw)
+		for v, a := range def.NamedAlleles[na].Alleles {
+			if a != "" {
+				m.defined[na][v/64] |= 1 << (v % 64)
+				if isWobble(a) {
+					m.wobble[na][v/64] |= 1 << (v % 64)
+				}
+			}
+		}
+	}
 	for v, vr := range def.Variants {
 		eff := make([]string, n)
 		for na := range n {

@@ -2,6 +2,7 @@ package pgx
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -311,30 +312,39 @@ func (gd *geneData) buildCandidates(ex *Exemption, assumeReference bool) []candi
 	if gd.masks == nil {
 		gd.masks = &geneMasks{}
 	}
-	effv := gd.masks.get(def, assumeReference).eff
+	m := gd.masks.get(def, assumeReference)
 	out := make([]candidate, 0, len(def.NamedAlleles))
 	// The columns are views of the definition and of the gene's
 	// requirement table through the observed variants, shared by every
 	// candidate: a cohort with scattered missing data builds many lists.
 	vs := make([]int, len(gd.sites))
+	obs := make([]uint64, (len(def.Variants)+63)/64)
 	for i, s := range gd.sites {
 		vs[i] = s.v
+		obs[s.v/64] |= 1 << (s.v % 64)
 	}
-	for nai, na := range def.NamedAlleles {
+	for nai := range def.NamedAlleles {
+		na := &def.NamedAlleles[nai]
 		if ex != nil && slices.Contains(ex.IgnoredAlleles, na.Name) {
 			continue
 		}
-		c := candidate{na: nai, name: na.Name, ref: na.Reference, alleles: na.Alleles, vs: vs, effv: effv}
-		for i, v := range vs {
-			if a := na.Alleles[v]; a != "" {
-				c.score++
-				if isWobble(a) {
+		// The score counts the observed sites the allele defines; wobbles
+		// lists those it defines with an ambiguity code.
+		score, wob := 0, false
+		for w, o := range obs {
+			score += bits.OnesCount64(m.defined[nai][w] & o)
+			wob = wob || m.wobble[nai][w]&o != 0
+		}
+		if score == 0 {
+			continue
+		}
+		c := candidate{na: nai, name: na.Name, ref: na.Reference, alleles: na.Alleles, vs: vs, effv: m.eff, score: score}
+		if wob {
+			for i, v := range vs {
+				if a := na.Alleles[v]; a != "" && isWobble(a) {
 					c.wobbles = append(c.wobbles, i)
 				}
 			}
-		}
-		if c.score == 0 {
-			continue
 		}
 		out = append(out, c)
 	}
