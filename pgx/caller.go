@@ -335,8 +335,11 @@ func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result,
 				if lo >= len(t.samples) {
 					return
 				}
-				for i := lo; i < min(lo+batch, len(t.samples)); i++ {
-					calls := make([]GeneCall, len(plans))
+				hi := min(lo+batch, len(t.samples))
+				slab := make([]GeneCall, (hi-lo)*len(plans))
+				for i := lo; i < hi; i++ {
+					calls := slab[:len(plans):len(plans)]
+					slab = slab[len(plans):]
 					for k := range plans {
 						p := &plans[k]
 						var ok bool

@@ -407,8 +407,32 @@ func (gd *geneData) strandPairs() ([]strandPair, error) {
 	if n > maxFreeUnits {
 		return nil, fmt.Errorf("%d unphased heterozygous positions; at most %d are resolved", n, maxFreeUnits)
 	}
-	seen := map[string]bool{}
 	var out []strandPair
+	if n <= 3 {
+		// Few pairs: compare them directly, strands carved from one array.
+		m := len(gd.sites)
+		buf := make([]string, 2*m<<n)
+	next:
+		for mask := 0; mask < 1<<n; mask++ {
+			a, b := buf[:m:m], buf[m:2*m:2*m]
+			for i, s := range gd.sites {
+				x, y := s.alleles[0], s.alleles[1]
+				if u := unit[i]; u >= 0 && mask&(1<<u) != 0 {
+					x, y = y, x
+				}
+				a[i], b[i] = x, y
+			}
+			for _, o := range out {
+				if (slices.Equal(a, o.a) && slices.Equal(b, o.b)) || (slices.Equal(a, o.b) && slices.Equal(b, o.a)) {
+					continue next
+				}
+			}
+			buf = buf[2*m:]
+			out = append(out, strandPair{a, b})
+		}
+		return out, nil
+	}
+	seen := map[string]bool{}
 	for mask := 0; mask < 1<<n; mask++ {
 		a := make([]string, len(gd.sites))
 		b := make([]string, len(gd.sites))
@@ -449,33 +473,60 @@ func (gd *geneData) callDiplotypes(ex *Exemption, mode MatchMode) ([]Diplotype, 
 	cl := gd.candList(ex, true)
 	cands := cl.list
 	// Which strands each candidate matches, over all pairs: PharmCAT scores a
-	// wobble position against every strand an allele explains.
-	matchedBy := map[string][]int{} // strand key -> candidate indexes
-	strands := map[string][]string{}
-	candStrands := make([]map[string]bool, len(cands)) // nil until matched
+	// wobble position against every strand an allele explains. Distinct
+	// strands get ids in order of first appearance.
+	var strands [][]string              // id -> strand
+	var matched [][]uint64              // id -> candidates matching it (bitset over named alleles)
+	var matchedBy [][]int               // id -> candidate indexes, in list order
+	nStrands := make([]int, len(cands)) // candidate -> distinct strands matched
+	first := make([]int, len(cands))    // candidate -> first strand matched
 	var buf []uint64
-	visit := func(s []string) {
-		k := strandKey(s)
-		if _, ok := strands[k]; ok {
-			return
-		}
-		strands[k] = s
-		buf = cl.match(gd.sites, s, buf)
-		cl.each(buf, func(ci int) {
-			matchedBy[k] = append(matchedBy[k], ci)
-			if candStrands[ci] == nil {
-				candStrands[ci] = map[string]bool{}
+	var index map[string]int // strand key -> id, when there are many
+	if len(pairs) > 8 {
+		index = map[string]int{}
+	}
+	visit := func(s []string) int {
+		if index != nil {
+			k := strandKey(s)
+			if id, ok := index[k]; ok {
+				return id
 			}
-			candStrands[ci][k] = true
+			index[k] = len(strands)
+		} else {
+			for id, t := range strands {
+				if slices.Equal(t, s) {
+					return id
+				}
+			}
+		}
+		id := len(strands)
+		strands = append(strands, s)
+		buf = cl.match(gd.sites, s, buf[:0])
+		matched = append(matched, slices.Clone(buf))
+		var by []int
+		cl.each(buf, func(ci int) {
+			by = append(by, ci)
+			if nStrands[ci] == 0 {
+				first[ci] = id
+			}
+			nStrands[ci]++
 		})
+		matchedBy = append(matchedBy, by)
+		return id
 	}
-	for _, p := range pairs {
-		visit(p.a)
+	type idPair struct{ a, b int }
+	ids := make([]idPair, len(pairs))
+	for i, p := range pairs {
+		ids[i].a, ids[i].b = visit(p.a), -1
 		if p.b != nil {
-			visit(p.b)
+			ids[i].b = visit(p.b)
 		}
 	}
-	wobbleScore := func(ci int, keys []string) int {
+	has := func(id, ci int) bool {
+		na := cands[ci].na
+		return matched[id][na/64]&(1<<(na%64)) != 0
+	}
+	wobbleScore := func(ci int, keys ...int) int {
 		c := cands[ci]
 		sc := c.score
 		for _, w := range c.wobbles {
@@ -492,43 +543,43 @@ func (gd *geneData) callDiplotypes(ex *Exemption, mode MatchMode) ([]Diplotype, 
 		}
 		return sc
 	}
-	seqsFor := func(ci int, ka, kb string) []string {
-		all := candStrands[ci]
-		if len(all) == 1 {
-			for k := range all {
-				return []string{k}
-			}
+	// seqsScore scores ci against the strands of the pair it explains: the
+	// one strand it matches anywhere, else those of ka and kb it matches.
+	seqsScore := func(ci int, ka, kb int) int {
+		if nStrands[ci] == 1 {
+			return wobbleScore(ci, first[ci])
 		}
-		var out []string
-		if all[ka] {
-			out = append(out, ka)
+		switch inA, inB := has(ka, ci), kb != ka && has(kb, ci); {
+		case inA && inB:
+			return wobbleScore(ci, ka, kb)
+		case inA:
+			return wobbleScore(ci, ka)
+		case inB:
+			return wobbleScore(ci, kb)
 		}
-		if kb != ka && all[kb] {
-			out = append(out, kb)
-		}
-		return out
+		return wobbleScore(ci)
 	}
 	best := map[[2]string]*scored{}
-	for _, p := range pairs {
-		ka := strandKey(p.a)
-		if p.b == nil {
+	for _, p := range ids {
+		ka := p.a
+		if p.b < 0 {
 			for _, ci := range matchedBy[ka] {
 				key := [2]string{cands[ci].name, ""}
-				sc := wobbleScore(ci, []string{ka})
+				sc := wobbleScore(ci, ka)
 				if d, ok := best[key]; !ok || sc > d.score {
 					best[key] = &scored{h1: cands[ci].name, score: sc}
 				}
 			}
 			continue
 		}
-		kb := strandKey(p.b)
+		kb := p.b
 		for _, ci := range matchedBy[ka] {
 			for _, cj := range matchedBy[kb] {
 				var sc int
 				if ci == cj {
-					sc = wobbleScore(ci, []string{ka}) + wobbleScore(cj, []string{kb})
+					sc = wobbleScore(ci, ka) + wobbleScore(cj, kb)
 				} else {
-					sc = wobbleScore(ci, seqsFor(ci, ka, kb)) + wobbleScore(cj, seqsFor(cj, ka, kb))
+					sc = seqsScore(ci, ka, kb) + seqsScore(cj, ka, kb)
 				}
 				h1, h2 := cands[ci].name, cands[cj].name
 				if compareNames(h1, h2) > 0 {
