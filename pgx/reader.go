@@ -305,6 +305,18 @@ func decodeRecord[S byteSeq](t *table, rec *recView[S], def *Variant, ad adMode)
 	}
 	nAlt := len(rec.alt)
 	for i, raw := range rec.samples {
+		// Homozygous reference with nothing after GT, by far the most
+		// common column: none of the rules below can apply to it.
+		if gtIdx == 0 && len(raw) == 3 && raw[0] == '0' && raw[2] == '0' {
+			switch raw[1] {
+			case '/':
+				col.gts[i] = gcode{}
+				continue
+			case '|':
+				col.gts[i] = gcode{flags: gtPhased}
+				continue
+			}
+		}
 		var g gcode
 		var gt S
 		if gtIdx < 0 {
