@@ -284,89 +284,97 @@ func (c *Caller) CallVCF(ctx context.Context, r *vcf.Reader, genes []string) (*R
 	return c.callTable(ctx, t, gs)
 }
 
-// memo shares gene calls between samples whose genotypes at the gene's
-// positions are identical, across workers.
-type memo struct {
-	mu sync.RWMutex
-	m  map[string]GeneCall
-}
-
-func (m *memo) get(key []byte) (GeneCall, bool) {
-	m.mu.RLock()
-	gc, ok := m.m[string(key)]
-	m.mu.RUnlock()
-	return gc, ok
-}
-
-func (m *memo) put(key []byte, gc GeneCall) {
-	m.mu.Lock()
-	m.m[string(key)] = gc
-	m.mu.Unlock()
-}
-
-// callTable calls genes for every sample of t, on every CPU.
+// callTable calls genes for every sample of t, on every CPU. Samples whose
+// genotypes at a gene's positions are identical (and who have no reader
+// notes of their own there) form one class and share one call: a biobank
+// cohort repeats the common diplotypes many times over. The work is in
+// three parallel steps: each gene's classes, one call per class, and the
+// samples' rows.
 func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result, error) {
 	res := &Result{DataVersion: c.version, Build: t.build, Warnings: t.warnings, Samples: make([]SampleCalls, len(t.samples))}
-	plans := make([]genePlan, len(gs))
-	memos := make([]memo, len(gs))
-	for k, g := range gs {
-		plans[k] = c.plan(t, c.defs.Genes[g])
-		memos[k].m = map[string]GeneCall{}
+	n := len(t.samples)
+	genes := make([]geneClasses, len(gs))
+	workers := max(1, min(runtime.GOMAXPROCS(0), n))
+	// 1. Each gene's plan and classes.
+	if err := parallel(ctx, workers, len(gs), 1, func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			g := &genes[k]
+			g.plan = c.plan(t, c.defs.Genes[gs[k]])
+			g.cls, g.reps = g.plan.classes(t)
+			g.calls = make([]GeneCall, len(g.reps))
+		}
+	}); err != nil {
+		return nil, err
 	}
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(t.samples)))
-	// Batches small enough that every worker gets several, large enough
-	// that handing them out costs nothing.
-	batch := max(1, min(64, len(t.samples)/(4*workers)))
+	// 2. One call per class, over all genes' classes as one list.
+	offs := make([]int, len(gs)+1)
+	for k := range genes {
+		offs[k+1] = offs[k] + len(genes[k].reps)
+	}
+	scratch := make([][2]string, workers)
+	if err := parallel(ctx, workers, offs[len(gs)], 8, func(w, lo, hi int) {
+		k := 0
+		for j := lo; j < hi; j++ {
+			for j >= offs[k+1] {
+				k++
+			}
+			g := &genes[k]
+			cl := j - offs[k]
+			g.calls[cl] = c.callGeneFrom(g.plan.def, tableSource{&g.plan, int(g.reps[cl]), &scratch[w]}, nil)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	// 3. The samples' rows, each from one slab per batch.
+	if err := parallel(ctx, workers, n, 64, func(_, lo, hi int) {
+		slab := make([]GeneCall, (hi-lo)*len(gs))
+		for i := lo; i < hi; i++ {
+			calls := slab[:len(gs):len(gs)]
+			slab = slab[len(gs):]
+			for k := range genes {
+				calls[k] = genes[k].calls[genes[k].cls[i]]
+			}
+			res.Samples[i] = SampleCalls{Sample: t.samples[i], Calls: calls}
+		}
+	}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// geneClasses is one gene's share of callTable: its plan, each sample's
+// class, each class's first sample (its representative) and call.
+type geneClasses struct {
+	plan  genePlan
+	cls   []int32
+	reps  []int32
+	calls []GeneCall
+}
+
+// parallel runs f over [0, n) in batches of at most batch items handed out
+// to workers goroutines (w is the worker's number); it stops early, with
+// ctx's error, when ctx is done.
+func parallel(ctx context.Context, workers, n, batch int, f func(w, lo, hi int)) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := range workers {
+	for w := range min(workers, max(1, (n+batch-1)/batch)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			key := make([]byte, 0, 256)
-			var scratch [2]string
-			for {
-				if err := ctx.Err(); err != nil {
-					errs[w] = fmt.Errorf("pgx: call VCF: %w", err)
-					return
-				}
+			for ctx.Err() == nil {
 				lo := int(next.Add(int64(batch))) - batch
-				if lo >= len(t.samples) {
+				if lo >= n {
 					return
 				}
-				hi := min(lo+batch, len(t.samples))
-				slab := make([]GeneCall, (hi-lo)*len(plans))
-				for i := lo; i < hi; i++ {
-					calls := slab[:len(plans):len(plans)]
-					slab = slab[len(plans):]
-					for k := range plans {
-						p := &plans[k]
-						var ok bool
-						key, ok = p.key(t, i, key[:0])
-						if ok {
-							if gc, hit := memos[k].get(key); hit {
-								calls[k] = gc
-								continue
-							}
-						}
-						calls[k] = c.callGeneFrom(p.def, tableSource{p, i, &scratch}, nil)
-						if ok {
-							memos[k].put(key, calls[k])
-						}
-					}
-					res.Samples[i] = SampleCalls{Sample: t.samples[i], Calls: calls}
-				}
+				f(w, lo, min(lo+batch, n))
 			}
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pgx: call VCF: %w", err)
 	}
-	return res, nil
+	return nil
 }
 
 // genePlan is what CallVCF needs to call one gene: its loci and the columns
@@ -426,29 +434,114 @@ func (s tableSource) notes(vi int, _ Locus) []string {
 	return n
 }
 
-// key appends to b the encoding of sample i's genotypes at the gene's
-// positions; ok is false when the sample has notes of its own there.
-func (p *genePlan) key(t *table, i int, b []byte) ([]byte, bool) {
+// classes partitions the samples of t: two samples share a class exactly
+// when they have the same genotype code and phase set at every position of
+// the plan, and neither has reader notes of its own at any of them (such a
+// sample is a class of its own). A call reads nothing else of a sample, so
+// the members of a class get the same call. cls gives each sample's class;
+// reps gives each class's first sample, in sample order.
+//
+// The partition is refined one position at a time, a column at a time (a
+// sample's new class is a function of its old class and its code there), so
+// it reads each column once, in order, without building per-sample keys.
+func (p *genePlan) classes(t *table) (cls, reps []int32) {
+	n := len(t.samples)
+	cls = make([]int32, n) // one class to start with
+	// Samples with notes of their own at the gene's positions (class -1
+	// until the end): a class each.
+	solo := 0
 	for _, m := range p.noted {
-		if len(m[i]) > 0 {
-			return b, false
-		}
-	}
-	for _, col := range p.cols {
-		if col == nil {
-			b = append(b, 0xfe, 0xfe, 0xfe) // no allele index is -2
-			continue
-		}
-		g := col.gts[i]
-		b = append(b, byte(g.a), byte(g.b), g.flags)
-		if col.ps != nil {
-			if ps, ok := col.ps[i]; ok {
-				b = append(b, ps...)
-				b = append(b, 0)
+		for i, ns := range m {
+			if len(ns) > 0 && cls[i] == 0 {
+				cls[i] = -1
+				solo++
 			}
 		}
 	}
-	return b, true
+	nc := int32(min(n-solo, 1))
+	// Per old class, its new class for the commonest code, 0/0 unphased.
+	ref := make([]int32, 0, n)
+	other := map[uint64]int32{}
+	type psKey struct {
+		old  int32
+		code uint32
+		ps   string
+	}
+	var withPS map[psKey]int32
+	for _, col := range p.cols {
+		if col == nil {
+			continue // the same for every sample
+		}
+		ref = ref[:nc]
+		for c := range ref {
+			ref[c] = -1
+		}
+		clear(other)
+		clear(withPS)
+		next := int32(0)
+		for i, g := range col.gts {
+			old := cls[i]
+			if old < 0 {
+				continue
+			}
+			if col.ps != nil {
+				if ps, ok := col.ps[i]; ok {
+					if withPS == nil {
+						withPS = map[psKey]int32{}
+					}
+					k := psKey{old, g.code(), ps}
+					c, ok := withPS[k]
+					if !ok {
+						c = next
+						next++
+						withPS[k] = c
+					}
+					cls[i] = c
+					continue
+				}
+			}
+			if g == (gcode{}) {
+				c := ref[old]
+				if c < 0 {
+					c = next
+					next++
+					ref[old] = c
+				}
+				cls[i] = c
+				continue
+			}
+			k := uint64(old)<<32 | uint64(g.code())
+			c, ok := other[k]
+			if !ok {
+				c = next
+				next++
+				other[k] = c
+			}
+			cls[i] = c
+		}
+		nc = next
+	}
+	for i, c := range cls {
+		if c < 0 {
+			cls[i] = nc
+			nc++
+		}
+	}
+	reps = make([]int32, nc)
+	for c := range reps {
+		reps[c] = -1
+	}
+	for i, c := range cls {
+		if reps[c] < 0 {
+			reps[c] = int32(i)
+		}
+	}
+	return cls, reps
+}
+
+// code packs g into an integer (distinct gcodes, distinct codes).
+func (g gcode) code() uint32 {
+	return uint32(uint8(g.a)) | uint32(uint8(g.b))<<8 | uint32(g.flags)<<16
 }
 
 // checkBuild refuses a VCF whose header names another build than the
