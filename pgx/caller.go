@@ -178,14 +178,15 @@ func (c *Caller) CallSample(s *Sample, genes []string) ([]GeneCall, error) {
 }
 
 func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
-	return c.callGeneFrom(def, mapSource{s}, s.Warnings)
+	return c.callGeneFrom(def, mapSource{s}, s.Warnings, nil)
 }
 
 // callGeneFrom calls def for the sample src reads; sampleWarnings are the
-// sample's own (Sample.Warnings).
-func (c *Caller) callGeneFrom(def *GeneDefinition, src sampleSource, sampleWarnings []string) GeneCall {
+// sample's own (Sample.Warnings). sites, when not nil, is scratch space for
+// the sample's sites (nothing refers to it once the call returns).
+func (c *Caller) callGeneFrom(def *GeneDefinition, src sampleSource, sampleWarnings []string, sites []site) GeneCall {
 	ex := c.defs.Exemptions[def.Gene]
-	gd := prepareFrom(def, ex, src)
+	gd := prepareFrom(def, ex, src, sites)
 	if cc, ok := c.candCache[def.Gene]; ok {
 		gd.candCache = cc
 		gd.masks = c.masks[def.Gene]
@@ -301,6 +302,7 @@ func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result,
 			g := &genes[k]
 			g.plan = c.plan(t, c.defs.Genes[gs[k]])
 			g.cls, g.reps = g.plan.classes(t)
+			g.plan.prepareOutcomes(g.reps)
 			g.calls = make([]GeneCall, len(g.reps))
 		}
 	}); err != nil {
@@ -311,7 +313,7 @@ func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result,
 	for k := range genes {
 		offs[k+1] = offs[k] + len(genes[k].reps)
 	}
-	scratch := make([][2]string, workers)
+	scratch := make([][]site, workers)
 	if err := parallel(ctx, workers, offs[len(gs)], 8, func(w, lo, hi int) {
 		k := 0
 		for j := lo; j < hi; j++ {
@@ -320,7 +322,10 @@ func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result,
 			}
 			g := &genes[k]
 			cl := j - offs[k]
-			g.calls[cl] = c.callGeneFrom(g.plan.def, tableSource{&g.plan, int(g.reps[cl]), &scratch[w]}, nil)
+			if scratch[w] == nil {
+				scratch[w] = make([]site, 0, 128)
+			}
+			g.calls[cl] = c.callGeneFrom(g.plan.def, tableSource{&g.plan, int(g.reps[cl])}, nil, scratch[w])
 		}
 	}); err != nil {
 		return nil, err
@@ -390,6 +395,9 @@ type genePlan struct {
 	// noted lists the per-sample notes at the gene's positions: samples
 	// with notes are not shared with others.
 	noted []map[int][]string
+	// outcomes holds, per column, the site outcomes of the genotype codes
+	// found there (see prepareOutcomes); nil until worked out.
+	outcomes [][]codeOutcome
 }
 
 func (c *Caller) plan(t *table, def *GeneDefinition) genePlan {
@@ -413,17 +421,65 @@ func (c *Caller) plan(t *table, def *GeneDefinition) genePlan {
 type tableSource struct {
 	p *genePlan
 	i int
-	// scratch backs the alleles of the Call returned last (prepareFrom
-	// copies them before asking for the next).
-	scratch *[2]string
 }
 
-func (s tableSource) call(vi int, _ Locus) (Call, bool) {
+func (s tableSource) site(def *GeneDefinition, vi int, _ Locus) (*siteOutcome, string, string, bool) {
 	col := s.p.cols[vi]
 	if col == nil {
-		return Call{}, false
+		return nil, "", "", false
 	}
-	return col.callInto(s.i, s.scratch[:0]), true
+	g := col.gts[s.i]
+	var o *siteOutcome
+	if vi < len(s.p.outcomes) {
+		code := g.code()
+		for _, x := range s.p.outcomes[vi] {
+			if x.code == code {
+				o = x.o
+				break
+			}
+		}
+	}
+	if o == nil {
+		x := prepareSite(def, vi, col.call(s.i))
+		o = &x
+	}
+	ps := ""
+	if o.phased && col.ps != nil {
+		ps = col.ps[s.i]
+	}
+	return o, ps, "", true
+}
+
+// codeOutcome is the outcome of the genotype code code at a column.
+type codeOutcome struct {
+	code uint32
+	o    *siteOutcome
+}
+
+// prepareOutcomes works out, at each of the plan's columns, the outcome of
+// every genotype code the samples reps have there, so that tableSource
+// looks them up instead of applying the reader rules again for each
+// sample.
+func (p *genePlan) prepareOutcomes(reps []int32) {
+	p.outcomes = make([][]codeOutcome, len(p.cols))
+	for vi, col := range p.cols {
+		if col == nil {
+			continue
+		}
+		var list []codeOutcome
+	next:
+		for _, i := range reps {
+			code := col.gts[i].code()
+			for _, x := range list {
+				if x.code == code {
+					continue next
+				}
+			}
+			o := prepareSite(p.def, vi, col.call(int(i)))
+			list = append(list, codeOutcome{code, &o})
+		}
+		p.outcomes[vi] = list
+	}
 }
 
 func (s tableSource) notes(vi int, _ Locus) []string {

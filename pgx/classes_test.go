@@ -249,7 +249,6 @@ func TestCallTableEqualsUnshared(t *testing.T) {
 			t.Fatal(err)
 		}
 		alone := NewCaller(defs, nil, opts)
-		var scratch [2]string
 		shared := 0
 		for k, g := range gs {
 			p := alone.plan(tb, defs.Genes[g])
@@ -257,7 +256,7 @@ func TestCallTableEqualsUnshared(t *testing.T) {
 			shared += len(cls) - len(reps)
 			for i := range tb.samples {
 				got := res.Samples[i].Calls[k]
-				want := alone.callGeneFrom(p.def, tableSource{&p, i, &scratch}, nil)
+				want := alone.callGeneFrom(p.def, tableSource{&p, i}, nil, nil)
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("%v %s sample %d:\nshared %+v\nalone  %+v", opts, g, i, got, want)
 				}

@@ -105,28 +105,102 @@ type geneData struct {
 // (never taken as reference), "0/." is missing, an undocumented ALT makes
 // the gene uncallable unless the gene reads it as reference.
 func prepare(def *GeneDefinition, ex *Exemption, s *Sample) *geneData {
-	return prepareFrom(def, ex, mapSource{s})
+	return prepareFrom(def, ex, mapSource{s}, nil)
 }
 
-// sampleSource gives prepareFrom one sample's call and notes at the gene's
-// variant vi, at loc.
+// sampleSource gives prepareFrom one sample's data at the gene's variant
+// vi, at loc: the reader's notes, and what the call there makes of the
+// position (ok is false when the VCF has no call there).
 type sampleSource interface {
-	call(vi int, loc Locus) (Call, bool)
+	site(def *GeneDefinition, vi int, loc Locus) (o *siteOutcome, phaseSet, note string, ok bool)
 	notes(vi int, loc Locus) []string
 }
 
 // mapSource reads a Sample.
 type mapSource struct{ s *Sample }
 
-func (m mapSource) call(_ int, loc Locus) (Call, bool) {
+func (m mapSource) site(def *GeneDefinition, vi int, loc Locus) (*siteOutcome, string, string, bool) {
 	c, ok := m.s.Calls[loc]
-	return c, ok
+	if !ok {
+		return nil, "", c.Note, false
+	}
+	o := prepareSite(def, vi, c)
+	return &o, c.PhaseSet, c.Note, true
 }
 
 func (m mapSource) notes(_ int, loc Locus) []string { return m.s.notes[loc] }
 
-func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource) *geneData {
-	gd := &geneData{def: def, phased: true, sites: make([]site, 0, len(def.Variants))}
+// siteOutcome is what one call makes of one definition position: missing,
+// or the site's alleles; and the warnings it gives. It depends on the call
+// and the definition only (not on the phase set, which the site takes
+// from the sample), so samples with the same genotype code at a VCF column
+// share one.
+type siteOutcome struct {
+	missing  bool
+	warnings []string
+	// The site, when not missing. alleles is shared by every site made
+	// from this outcome: read only.
+	alleles      []string
+	hom, phased  bool
+	undocumented []string // "label ALT" of alleles the definition does not know
+}
+
+// prepareSite applies the reader rules of prepare to call c at variant vi.
+func prepareSite(def *GeneDefinition, vi int, c Call) siteOutcome {
+	v := &def.Variants[vi]
+	var o siteOutcome
+	if allMissing(c.Alleles) {
+		o.missing = true
+		return o
+	}
+	if !strings.EqualFold(c.Ref, v.Ref) {
+		o.missing = true
+		o.warnings = append(o.warnings, fmt.Sprintf("%s: VCF REF %s does not match the definition's %s; position ignored", v.Label(), c.Ref, v.Ref))
+		return o
+	}
+	al := make([]string, len(c.Alleles))
+	symbolic := false
+	for k, a := range c.Alleles {
+		al[k] = strings.ToUpper(a)
+		symbolic = symbolic || strings.HasPrefix(a, "<") || a == "*"
+	}
+	if symbolic {
+		o.missing = true
+		o.warnings = append(o.warnings, fmt.Sprintf("%s: genotype uses a symbolic or spanning-deletion ALT; position ignored", v.Label()))
+		return o
+	}
+	if len(al) == 2 && (al[0] == "" || al[1] == "") {
+		other := al[0] + al[1]
+		if other == v.Ref {
+			o.missing = true
+			return o
+		}
+		o.warnings = append(o.warnings, fmt.Sprintf("%s: partial genotype with one missing allele; kept the called %s", v.Label(), other))
+	}
+	for k, a := range al {
+		if a == "" || a == v.Ref || slices.Contains(v.Alts, a) {
+			continue
+		}
+		if treatUndocumentedAsReference[def.Gene] {
+			o.warnings = append(o.warnings, fmt.Sprintf("%s: undocumented allele %s read as reference", v.Label(), a))
+			al[k] = v.Ref
+			continue
+		}
+		o.undocumented = append(o.undocumented, fmt.Sprintf("%s %s", v.Label(), a))
+	}
+	o.alleles = al
+	o.hom = len(al) == 1 || al[0] == al[1]
+	o.phased = c.Phased
+	return o
+}
+
+// prepareFrom is prepare for the sample s reads. The sites are appended to
+// sites[:0] (nil is fine).
+func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource, sites []site) *geneData {
+	if sites == nil {
+		sites = make([]site, 0, len(def.Variants))
+	}
+	gd := &geneData{def: def, phased: true, sites: sites[:0]}
 	chrom := vcf.NormalizeChrom(def.Chromosome)
 	var ignored map[int64]bool
 	if ex != nil && len(ex.IgnoredPositions) > 0 {
@@ -137,73 +211,37 @@ func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource) *geneData {
 	}
 	var undocumented []string
 	ploidy1, ploidy2 := 0, 0
-	// The sites' allele slices, carved from one array.
-	var alBuf []string
 	for vi := range def.Variants {
 		v := &def.Variants[vi]
 		if ignored[v.Position] {
 			continue
 		}
 		loc := Locus{chrom, v.Position}
-		c, ok := s.call(vi, loc)
-		if c.Note != "" {
-			gd.warnings = append(gd.warnings, c.Note)
+		o, ps, note, ok := s.site(def, vi, loc)
+		if note != "" {
+			gd.warnings = append(gd.warnings, note)
 		}
 		gd.warnings = append(gd.warnings, s.notes(vi, loc)...)
-		if !ok || allMissing(c.Alleles) {
+		if !ok {
 			gd.missing = append(gd.missing, v.Label())
 			continue
 		}
-		if !strings.EqualFold(c.Ref, v.Ref) {
+		if o.missing {
 			gd.missing = append(gd.missing, v.Label())
-			gd.warnings = append(gd.warnings, fmt.Sprintf("%s: VCF REF %s does not match the definition's %s; position ignored", v.Label(), c.Ref, v.Ref))
+			gd.warnings = append(gd.warnings, o.warnings...)
 			continue
 		}
-		if len(alBuf) < len(c.Alleles) {
-			alBuf = make([]string, max(len(c.Alleles), 2*(len(def.Variants)-vi)))
-		}
-		al := alBuf[:len(c.Alleles):len(c.Alleles)]
-		alBuf = alBuf[len(c.Alleles):]
-		symbolic := false
-		for k, a := range c.Alleles {
-			al[k] = strings.ToUpper(a)
-			symbolic = symbolic || strings.HasPrefix(a, "<") || a == "*"
-		}
-		if symbolic {
-			gd.missing = append(gd.missing, v.Label())
-			gd.warnings = append(gd.warnings, fmt.Sprintf("%s: genotype uses a symbolic or spanning-deletion ALT; position ignored", v.Label()))
-			continue
-		}
-		if len(al) == 2 && (al[0] == "" || al[1] == "") {
-			other := al[0] + al[1]
-			if other == v.Ref {
-				gd.missing = append(gd.missing, v.Label())
-				continue
-			}
-			gd.warnings = append(gd.warnings, fmt.Sprintf("%s: partial genotype with one missing allele; kept the called %s", v.Label(), other))
-		}
-		for k, a := range al {
-			if a == "" || a == v.Ref || slices.Contains(v.Alts, a) {
-				continue
-			}
-			if treatUndocumentedAsReference[def.Gene] {
-				gd.warnings = append(gd.warnings, fmt.Sprintf("%s: undocumented allele %s read as reference", v.Label(), a))
-				al[k] = v.Ref
-				continue
-			}
-			undocumented = append(undocumented, fmt.Sprintf("%s %s", v.Label(), a))
-		}
-		st := site{v: vi, alleles: al, phased: c.Phased, ps: c.PhaseSet}
-		st.hom = len(al) == 1 || al[0] == al[1]
-		if len(al) == 1 {
+		gd.warnings = append(gd.warnings, o.warnings...)
+		undocumented = append(undocumented, o.undocumented...)
+		gd.sites = append(gd.sites, site{v: vi, alleles: o.alleles, hom: o.hom, phased: o.phased, ps: ps})
+		if len(o.alleles) == 1 {
 			ploidy1++
 		} else {
 			ploidy2++
 		}
-		if !c.Phased {
+		if !o.phased {
 			gd.phased = false
 		}
-		gd.sites = append(gd.sites, st)
 	}
 	switch {
 	case len(undocumented) > 0:
