@@ -98,10 +98,26 @@ func (m *alleleMasks) mask(v int, x string) []uint64 {
 	return m.maskFor(v, x) // not a defined allele: rare, computed
 }
 
-// geneMasks holds a gene's alleleMasks for both rules, built on first use.
+// geneMasks holds a gene's alleleMasks for both rules, built on first use,
+// and other per-gene tables the matcher reads.
 type geneMasks struct {
 	once [2]sync.Once
 	m    [2]*alleleMasks
+
+	orderOnce sync.Once
+	order     map[string]int
+}
+
+// alleleOrder returns each named allele's index in the definition (read
+// only).
+func (g *geneMasks) alleleOrder(def *GeneDefinition) map[string]int {
+	g.orderOnce.Do(func() {
+		g.order = make(map[string]int, len(def.NamedAlleles))
+		for i, n := range def.NamedAlleles {
+			g.order[n.Name] = i
+		}
+	})
+	return g.order
 }
 
 func (g *geneMasks) get(def *GeneDefinition, assumeReference bool) *alleleMasks {

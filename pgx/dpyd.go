@@ -194,7 +194,7 @@ func (gd *geneData) effectivelyPhased() bool {
 // without returns gd restricted to the sites whose rsID is not in rsids.
 func (gd *geneData) without(rsids ...string) *geneData {
 	w := *gd
-	w.sites = nil
+	w.sites = make([]site, 0, len(gd.sites))
 	for _, s := range gd.sites {
 		if !slices.Contains(rsids, gd.def.Variants[s.v].RSID) {
 			w.sites = append(w.sites, s)
@@ -239,10 +239,10 @@ func (gd *geneData) callDPYD(ex *Exemption, pheno *PhenotypeData) *dpydResult {
 	if hapIdx < 0 || gd.haploid {
 		return nil
 	}
-	order := map[string]int{}
-	for i, n := range def.NamedAlleles {
-		order[n.Name] = i
+	if gd.masks == nil {
+		gd.masks = &geneMasks{}
 	}
+	order := gd.masks.alleleOrder(def)
 	refName := def.ReferenceAllele().Name
 	var activity map[string]string
 	if pheno != nil {

@@ -448,10 +448,14 @@ func (gd *geneData) strandPairs() ([]strandPair, error) {
 	var out []strandPair
 	if n <= 3 {
 		// Few pairs: compare them directly, strands carved from one array.
+		// Strands are carved from one array per pair kept.
 		m := len(gd.sites)
-		buf := make([]string, 2*m<<n)
+		var buf []string
 	next:
 		for mask := 0; mask < 1<<n; mask++ {
+			if buf == nil {
+				buf = make([]string, 2*m)
+			}
 			a, b := buf[:m:m], buf[m:2*m:2*m]
 			for i, s := range gd.sites {
 				x, y := s.alleles[0], s.alleles[1]
@@ -465,7 +469,7 @@ func (gd *geneData) strandPairs() ([]strandPair, error) {
 					continue next
 				}
 			}
-			buf = buf[2*m:]
+			buf = nil
 			out = append(out, strandPair{a, b})
 		}
 		return out, nil
