@@ -13,16 +13,19 @@ import (
 type Login struct {
 	Subject string // for patients "EE" + personal code, as TARA's sub claim
 	Role    identity.Role
+	// Name, when set, is shown on the pages if the platform has no better
+	// name for the principal (a staff account's display name, or the name
+	// the identity provider gives a patient without a record name).
+	Name string
 }
 
 // Authenticator is the seam for real sign-in. The web layer owns the state
 // value that binds a sign-in to one browser (a signed cookie checked before
 // Callback is called); the Authenticator only talks to the identity
-// provider. An OIDC implementation (TARA via go-oidc) returns
-// oauth2.Config.AuthCodeURL(state) from LoginURL, and in Callback exchanges
-// r.FormValue("code") and verifies the ID token, mapping its sub claim to
-// Login.Subject and choosing the role for its client (a patient portal, a
-// clinician portal).
+// provider. OIDC (oidc.go: TARA or any OpenID Connect provider, via
+// go-oidc) returns the authorization URL from LoginURL, and in Callback
+// exchanges r.FormValue("code"), verifies the ID token and maps its sub
+// claim to a staff account or a patient.
 type Authenticator interface {
 	// LoginURL is where to send the browser to sign in. The provider must
 	// return state unchanged to /login/callback.
@@ -127,6 +130,9 @@ func (s *server) loginCallback(w http.ResponseWriter, r *http.Request) {
 		var p identity.Principal
 		p, err = s.svc.SignIn(r.Context(), login.Subject, login.Role)
 		if err == nil {
+			if login.Name != "" && (p.Name == "" || p.Name == p.Subject || p.Name == login.Subject) {
+				p.Name = login.Name
+			}
 			s.sessions.endLogin(w)
 			s.sessions.start(w, p)
 			next := st.Next

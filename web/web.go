@@ -50,7 +50,9 @@ type Options struct {
 	// random key: sessions then end when the process restarts, and
 	// several replicas will not accept each other's cookies.
 	SessionKey []byte
-	// SecureCookies sets the Secure attribute; turn it on behind TLS.
+	// SecureCookies sets the Secure attribute; turn it on behind TLS. It
+	// is on whenever Auth is an OIDC authenticator with an https redirect
+	// URL (the site is then reached over TLS).
 	SecureCookies bool
 	// SessionTTL is how long a sign-in lasts; default 8 hours (a shift).
 	SessionTTL time.Duration
@@ -115,7 +117,7 @@ func New(svc Service, opts Options) http.Handler {
 	s := &server{
 		svc:      svc,
 		auth:     opts.Auth,
-		sessions: &sessions{key: key, ttl: ttl, secure: opts.SecureCookies},
+		sessions: &sessions{key: key, ttl: ttl, secure: opts.SecureCookies || httpsOIDC(opts.Auth)},
 		pages:    newPages(loc),
 		log:      log,
 		receipts: opts.Receipts,

@@ -122,7 +122,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	// 5. Serve.
 	a.demoIdentities = demoIdentities(people)
-	return a.serve(ctx, *addr, 2, func(url string) {
+	return a.serve(ctx, *addr, 2, nil, func(url string) {
 		fmt.Fprintf(stdout, "\nOpen %s and sign in as one of these (demo login, no password):\n", url)
 		for _, d := range a.demoIdentities {
 			fmt.Fprintf(stdout, "  %-11s %-16s %s — %s\n", d.Role, d.Subject, d.Label, d.Note)

@@ -32,21 +32,41 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	workers := fs.Int("workers", 2, "queue workers in this process (0 leaves jobs to separate 'geneguard worker' processes)")
 	demoLogin := fs.Bool("demo-login", false, "enable the demo sign-in page, where anyone can sign in as any patient (evaluation only)")
+	oidcf := addOIDCFlags(fs)
 	verbose := fs.Bool("v", false, "verbose logging")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if !*demoLogin {
+	var oidcCfg web.OIDCConfig
+	switch {
+	case oidcf.enabled() && *demoLogin:
+		return fmt.Errorf("%w: --demo-login and --oidc-* exclude each other: the demo page would let anyone past the identity provider", errUsage)
+	case oidcf.enabled():
+		var err error
+		if oidcCfg, err = oidcf.config(); err != nil {
+			return err
+		}
+	case !*demoLogin:
 		// Serving without real sign-in would let anyone read anyone's
 		// results; refuse rather than fall back to the demo page.
-		return fmt.Errorf("%w: no identity provider is configured (OIDC/TARA sign-in is not built yet); pass --demo-login to evaluate with the demo sign-in page, where anyone can sign in as any patient", errUsage)
+		return fmt.Errorf("%w: no identity provider is configured; pass --oidc-issuer, --oidc-client-id, --oidc-client-secret-file (or $%s) and --oidc-redirect-url to sign in through TARA or another OIDC provider, or --demo-login to evaluate with the demo sign-in page, where anyone can sign in as any patient", errUsage, oidcSecretEnv)
 	}
 	a, err := openApp(ctx, *dsn, *data, newLogger(*verbose))
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	return a.serve(ctx, *addr, *workers, nil, stdout)
+	var auth web.Authenticator // nil: the demo sign-in page
+	if oidcf.enabled() {
+		key, err := loadKey(a.dataDir, "session.key", "GENEGUARD_SESSION_KEY")
+		if err != nil {
+			return err
+		}
+		if auth, err = oidcf.authenticator(ctx, oidcCfg, key, a.log); err != nil {
+			return err
+		}
+	}
+	return a.serve(ctx, *addr, *workers, auth, nil, stdout)
 }
 
 func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -77,8 +97,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // serve runs the HTTP server (and, with workers > 0, a queue client) until
 // ctx ends; shutdown stops HTTP first, then the workers, then the caller
-// closes the database. ready, when set, is called once listening.
-func (a *app) serve(ctx context.Context, addr string, workers int, ready func(url string), stdout io.Writer) error {
+// closes the database. auth proves who signs in; nil means the demo
+// sign-in page. ready, when set, is called once listening.
+func (a *app) serve(ctx context.Context, addr string, workers int, auth web.Authenticator, ready func(url string), stdout io.Writer) error {
 	var client *river.Client[*sql.Tx]
 	if workers > 0 {
 		var err error
@@ -99,7 +120,7 @@ func (a *app) serve(ctx context.Context, addr string, workers int, ready func(ur
 	if err != nil {
 		return err
 	}
-	opts := web.Options{SessionKey: key, Logger: a.log, Demo: a.demoIdentities, Receipts: aud}
+	opts := web.Options{Auth: auth, SessionKey: key, Logger: a.log, Demo: a.demoIdentities, Receipts: aud}
 	srv := &http.Server{Handler: web.New(a.svc, opts), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
