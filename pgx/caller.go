@@ -278,66 +278,191 @@ func (c *Caller) CallVCF(ctx context.Context, r *vcf.Reader, genes []string) (*R
 	for _, g := range gs {
 		addPositions(want, c.defs.Genes[g])
 	}
-	t, err := readTable(ctx, r, want)
+	run := c.newGeneRun(ctx, gs, len(r.Header().Samples))
+	t, err := readTableSeen(ctx, r, want, run.seen)
 	if err != nil {
+		run.abort()
 		return nil, err
 	}
-	return c.callTable(ctx, t, gs)
+	return run.finish(t)
 }
 
-// callTable calls genes for every sample of t, on every CPU. Samples whose
-// genotypes at a gene's positions are identical (and who have no reader
-// notes of their own there) form one class and share one call: a biobank
-// cohort repeats the common diplotypes many times over. The work is in
-// three parallel steps: each gene's classes, one call per class, and the
-// samples' rows.
+// callTable calls genes for every sample of t, on every CPU.
 func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result, error) {
-	res := &Result{DataVersion: c.version, Build: t.build, Warnings: t.warnings, Samples: make([]SampleCalls, len(t.samples))}
+	run := c.newGeneRun(ctx, gs, len(t.samples))
+	return run.finish(t)
+}
+
+// geneRun calls genes for every sample of a table while it is being read.
+// Samples whose genotypes at a gene's positions are identical (and who have
+// no reader notes of their own there) form one class and share one call: a
+// biobank cohort repeats the common diplotypes many times over.
+//
+// A gene is handed to the workers as soon as every one of its positions has
+// had a record (in a file sorted by position, when the reader has passed
+// it), with a plan made then: the columns and notes of its positions. A
+// later record at one of them (an unsorted file, a duplicate line) makes
+// the gene dirty, and it is planned and called again once the file is read;
+// so the result is the one calling the complete table would give.
+type geneRun struct {
+	c       *Caller
+	ctx     context.Context
+	gs      []string
+	workers int
+	genes   []*geneClasses // the latest run of each gene
+
+	// The reader's side.
+	geneOf     map[Locus][]int // position -> genes defining it
+	left       []int           // per gene, positions without a record yet
+	recorded   map[Locus]bool
+	dispatched []bool
+	dirty      []bool
+
+	// The workers' side.
+	q       taskQueue
+	pending sync.WaitGroup // tasks queued or running
+	done    sync.WaitGroup // workers
+	stopped atomic.Bool
+}
+
+// geneClasses is one gene's run: its plan, each sample's class, each
+// class's first sample (its representative) and call.
+type geneClasses struct {
+	plan  genePlan
+	cls   []int32
+	reps  []int32
+	calls []GeneCall
+}
+
+// classChunk is how many classes one task calls.
+const classChunk = 16
+
+func (c *Caller) newGeneRun(ctx context.Context, gs []string, nSamples int) *geneRun {
+	r := &geneRun{
+		c: c, ctx: ctx, gs: gs,
+		workers:    max(1, min(runtime.GOMAXPROCS(0), nSamples)),
+		genes:      make([]*geneClasses, len(gs)),
+		geneOf:     map[Locus][]int{},
+		left:       make([]int, len(gs)),
+		recorded:   map[Locus]bool{},
+		dispatched: make([]bool, len(gs)),
+		dirty:      make([]bool, len(gs)),
+	}
+	r.q.cond.L = &r.q.mu
+	for k, g := range gs {
+		def := c.defs.Genes[g]
+		ch := vcf.NormalizeChrom(def.Chromosome)
+		for _, v := range def.Variants {
+			l := Locus{ch, v.Position}
+			if !slices.Contains(r.geneOf[l], k) {
+				r.geneOf[l] = append(r.geneOf[l], k)
+				r.left[k]++
+			}
+		}
+	}
+	for range r.workers {
+		r.done.Add(1)
+		go func() {
+			defer r.done.Done()
+			sites := make([]site, 0, 128)
+			for {
+				f, ok := r.q.pop()
+				if !ok {
+					return
+				}
+				if !r.stopped.Load() && r.ctx.Err() == nil {
+					f(sites)
+				}
+				r.pending.Done()
+			}
+		}()
+	}
+	return r
+}
+
+// seen is readRecords' callback: a record at l has been applied to t.
+func (r *geneRun) seen(t *table, l Locus) {
+	ks := r.geneOf[l]
+	if !r.recorded[l] {
+		r.recorded[l] = true
+		for _, k := range ks {
+			if r.left[k]--; r.left[k] == 0 {
+				r.dispatch(t, k)
+			}
+		}
+		return
+	}
+	for _, k := range ks {
+		if r.dispatched[k] {
+			r.dirty[k] = true
+		}
+	}
+}
+
+// dispatch plans gene k on t as it is now and queues its calls.
+func (r *geneRun) dispatch(t *table, k int) {
+	g := &geneClasses{plan: r.c.plan(t, r.c.defs.Genes[r.gs[k]])}
+	if t.published == nil {
+		t.published = map[Locus]bool{}
+	}
+	for _, l := range g.plan.loci {
+		t.published[l] = true
+	}
+	r.genes[k], r.dispatched[k], r.dirty[k] = g, true, false
 	n := len(t.samples)
-	genes := make([]geneClasses, len(gs))
-	workers := max(1, min(runtime.GOMAXPROCS(0), n))
-	// 1. Each gene's plan and classes.
-	if err := parallel(ctx, workers, len(gs), 1, func(_, lo, hi int) {
-		for k := lo; k < hi; k++ {
-			g := &genes[k]
-			g.plan = c.plan(t, c.defs.Genes[gs[k]])
-			g.cls, g.reps = g.plan.classes(t)
-			g.plan.prepareOutcomes(g.reps)
-			g.calls = make([]GeneCall, len(g.reps))
+	r.push(func([]site) {
+		g.cls, g.reps = g.plan.classes(n)
+		g.plan.prepareOutcomes(g.reps)
+		g.calls = make([]GeneCall, len(g.reps))
+		for lo := 0; lo < len(g.reps); lo += classChunk {
+			hi := min(lo+classChunk, len(g.reps))
+			r.push(func(sites []site) {
+				for cl := lo; cl < hi; cl++ {
+					g.calls[cl] = r.c.callGeneFrom(g.plan.def, tableSource{&g.plan, int(g.reps[cl])}, nil, sites)
+				}
+			})
 		}
-	}); err != nil {
-		return nil, err
-	}
-	// 2. One call per class, over all genes' classes as one list.
-	offs := make([]int, len(gs)+1)
-	for k := range genes {
-		offs[k+1] = offs[k] + len(genes[k].reps)
-	}
-	scratch := make([][]site, workers)
-	if err := parallel(ctx, workers, offs[len(gs)], 8, func(w, lo, hi int) {
-		k := 0
-		for j := lo; j < hi; j++ {
-			for j >= offs[k+1] {
-				k++
-			}
-			g := &genes[k]
-			cl := j - offs[k]
-			if scratch[w] == nil {
-				scratch[w] = make([]site, 0, 128)
-			}
-			g.calls[cl] = c.callGeneFrom(g.plan.def, tableSource{&g.plan, int(g.reps[cl])}, nil, scratch[w])
+	})
+}
+
+func (r *geneRun) push(f func(sites []site)) {
+	r.pending.Add(1)
+	r.q.push(f)
+}
+
+// abort drops the queued work and waits for the workers.
+func (r *geneRun) abort() {
+	r.stopped.Store(true)
+	r.pending.Wait()
+	r.q.close()
+	r.done.Wait()
+}
+
+// finish calls the genes not called yet or made dirty, waits for every
+// call, and assembles the result.
+func (r *geneRun) finish(t *table) (*Result, error) {
+	for k := range r.gs {
+		if !r.dispatched[k] || r.dirty[k] {
+			r.dispatch(t, k)
 		}
-	}); err != nil {
-		return nil, err
 	}
-	// 3. The samples' rows, each from one slab per batch.
-	if err := parallel(ctx, workers, n, 64, func(_, lo, hi int) {
+	r.pending.Wait()
+	r.q.close()
+	r.done.Wait()
+	if err := r.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pgx: call VCF: %w", err)
+	}
+	n := len(t.samples)
+	res := &Result{DataVersion: r.c.version, Build: t.build, Warnings: t.warnings, Samples: make([]SampleCalls, n)}
+	// The samples' rows, each batch's calls from one slab.
+	genes, gs := r.genes, r.gs
+	if err := parallel(r.ctx, r.workers, n, 64, func(_, lo, hi int) {
 		slab := make([]GeneCall, (hi-lo)*len(gs))
 		for i := lo; i < hi; i++ {
 			calls := slab[:len(gs):len(gs)]
 			slab = slab[len(gs):]
-			for k := range genes {
-				calls[k] = genes[k].calls[genes[k].cls[i]]
+			for k, g := range genes {
+				calls[k] = g.calls[g.cls[i]]
 			}
 			res.Samples[i] = SampleCalls{Sample: t.samples[i], Calls: calls}
 		}
@@ -347,13 +472,43 @@ func (c *Caller) callTable(ctx context.Context, t *table, gs []string) (*Result,
 	return res, nil
 }
 
-// geneClasses is one gene's share of callTable: its plan, each sample's
-// class, each class's first sample (its representative) and call.
-type geneClasses struct {
-	plan  genePlan
-	cls   []int32
-	reps  []int32
-	calls []GeneCall
+// taskQueue is an unbounded FIFO of tasks (tasks queue more tasks).
+type taskQueue struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	tasks  []func(sites []site)
+	head   int
+	closed bool
+}
+
+func (q *taskQueue) push(f func(sites []site)) {
+	q.mu.Lock()
+	q.tasks = append(q.tasks, f)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+// pop waits for a task; ok is false once the queue is closed and empty.
+func (q *taskQueue) pop() (f func(sites []site), ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.head == len(q.tasks) && !q.closed {
+		q.cond.Wait()
+	}
+	if q.head == len(q.tasks) {
+		return nil, false
+	}
+	f = q.tasks[q.head]
+	q.tasks[q.head] = nil
+	q.head++
+	return f, true
+}
+
+func (q *taskQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
 }
 
 // parallel runs f over [0, n) in batches of at most batch items handed out
@@ -490,7 +645,7 @@ func (s tableSource) notes(vi int, _ Locus) []string {
 	return n
 }
 
-// classes partitions the samples of t: two samples share a class exactly
+// classes partitions the n samples of the table: two samples share a class exactly
 // when they have the same genotype code and phase set at every position of
 // the plan, and neither has reader notes of its own at any of them (such a
 // sample is a class of its own). A call reads nothing else of a sample, so
@@ -500,8 +655,7 @@ func (s tableSource) notes(vi int, _ Locus) []string {
 // The partition is refined one position at a time, a column at a time (a
 // sample's new class is a function of its old class and its code there), so
 // it reads each column once, in order, without building per-sample keys.
-func (p *genePlan) classes(t *table) (cls, reps []int32) {
-	n := len(t.samples)
+func (p *genePlan) classes(n int) (cls, reps []int32) {
 	cls = make([]int32, n) // one class to start with
 	// Samples with notes of their own at the gene's positions (class -1
 	// until the end): a class each.

@@ -55,11 +55,13 @@ func (c *Caller) CallFile(ctx context.Context, path string, genes []string) (*Re
 	}
 	defer stop()
 	fr := &fastRecords{br: bufio.NewReaderSize(src, 4<<20), want: want, nSamples: len(h.Samples), chroms: map[string]string{}}
-	t, err := readRecords(ctx, &h, want, fr.next)
+	run := c.newGeneRun(ctx, gs, len(h.Samples))
+	t, err := readRecords(ctx, &h, want, fr.next, run.seen)
 	if err != nil {
+		run.abort()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return c.callTable(ctx, t, gs)
+	return run.finish(t)
 }
 
 // fastRecords yields the records at wanted positions from a VCF's bytes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,6 +73,12 @@ type table struct {
 	sampleNotes map[Locus]map[int][]string
 	// Warnings are file-level.
 	warnings []string
+	// published marks the positions whose sampleNotes map other goroutines
+	// may be reading (a plan refers to it): noteSample copies such a map
+	// before writing to it. (Under today's rules no record writes notes
+	// into an existing map once its position has a column, so the copy is
+	// a guard for rules to come.)
+	published map[Locus]bool
 }
 
 func (t *table) notePos(l Locus, msg string) {
@@ -83,6 +90,11 @@ func (t *table) notePos(l Locus, msg string) {
 
 func (t *table) noteSample(l Locus, i int, msg string) {
 	m := t.sampleNotes[l]
+	if m != nil && t.published[l] {
+		m = maps.Clone(m)
+		t.sampleNotes[l] = m
+		delete(t.published, l)
+	}
 	if m == nil {
 		m = map[int][]string{}
 		t.sampleNotes[l] = m
@@ -102,6 +114,11 @@ const (
 // is nil; then no definition checks are made). It fails on the first
 // malformed record.
 func readTable(ctx context.Context, r *vcf.Reader, want map[Locus]*Variant) (*table, error) {
+	return readTableSeen(ctx, r, want, nil)
+}
+
+// readTableSeen is readTable calling seen as readRecords does.
+func readTableSeen(ctx context.Context, r *vcf.Reader, want map[Locus]*Variant, seen func(*table, Locus)) (*table, error) {
 	h := r.Header()
 	var samples []string
 	next := func() (*recView[string], error) {
@@ -123,7 +140,7 @@ func readTable(ctx context.Context, r *vcf.Reader, want map[Locus]*Variant) (*ta
 			return &recView[string]{line: rec.Line, loc: loc, ref: rec.Ref, alt: rec.Alt, filter: rec.Filter, format: rec.Format, samples: samples, validated: true}, nil
 		}
 	}
-	return readRecords(ctx, h, want, next)
+	return readRecords(ctx, h, want, next, seen)
 }
 
 // recView is one VCF record as the table reader needs it; S is string or
@@ -144,8 +161,11 @@ type recView[S byteSeq] struct {
 type byteSeq interface{ ~string | ~[]byte }
 
 // readRecords builds the table from the records next returns (io.EOF ends
-// them); next skips records outside want itself.
-func readRecords[S byteSeq](ctx context.Context, h *vcf.Header, want map[Locus]*Variant, next func() (*recView[S], error)) (*table, error) {
+// them); next skips records outside want itself. seen, when not nil, is
+// called with the table and each record's position once the record has
+// been applied (the position's column and notes are then as the file so far
+// makes them).
+func readRecords[S byteSeq](ctx context.Context, h *vcf.Header, want map[Locus]*Variant, next func() (*recView[S], error), seen func(*table, Locus)) (*table, error) {
 	t := &table{
 		build:       h.Build,
 		samples:     h.Samples,
@@ -166,6 +186,42 @@ func readRecords[S byteSeq](ctx context.Context, h *vcf.Header, want map[Locus]*
 	}
 	adWarned := false
 	split := map[Locus]bool{}
+	// add applies one record at a wanted position.
+	add := func(rec *recView[S]) error {
+		loc := rec.loc
+		var def *Variant
+		if want != nil {
+			def = want[loc]
+		}
+		if split[loc] {
+			return nil
+		}
+		if !t.checkRecord(rec.filter, rec.ref, rec.alt, loc, def) {
+			return nil
+		}
+		if _, dup := t.cols[loc]; dup {
+			if len(baseAlts(rec.alt)) == 0 {
+				t.notePos(loc, fmt.Sprintf("%s: another record at this position (line %d) has no base ALT; ignored, the first record is used", loc, rec.line))
+				return nil
+			}
+			delete(t.cols, loc)
+			split[loc] = true
+			t.notePos(loc, fmt.Sprintf("%s appears on several VCF lines (split multi-allelic site?); position ignored — join with bcftools norm -m+", loc))
+			return nil
+		}
+		if ad == adUse && !adWarned && len(h.Formats) > 0 && slices.Contains(rec.format, "AD") {
+			if _, declared := h.Formats["AD"]; !declared {
+				adWarned = true
+				t.warnings = append(t.warnings, "FORMAT AD is used but not declared in the header; it is read as one depth per allele")
+			}
+		}
+		col, err := decodeRecord(t, rec, def, ad)
+		if err != nil {
+			return err
+		}
+		t.cols[loc] = col
+		return nil
+	}
 	for n := 0; ; n++ {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -179,38 +235,12 @@ func readRecords[S byteSeq](ctx context.Context, h *vcf.Header, want map[Locus]*
 		if err != nil {
 			return nil, fmt.Errorf("pgx: read VCF: %w", err)
 		}
-		loc := rec.loc
-		var def *Variant
-		if want != nil {
-			def = want[loc]
-		}
-		if split[loc] {
-			continue
-		}
-		if !t.checkRecord(rec.filter, rec.ref, rec.alt, loc, def) {
-			continue
-		}
-		if _, dup := t.cols[loc]; dup {
-			if len(baseAlts(rec.alt)) == 0 {
-				t.notePos(loc, fmt.Sprintf("%s: another record at this position (line %d) has no base ALT; ignored, the first record is used", loc, rec.line))
-				continue
-			}
-			delete(t.cols, loc)
-			split[loc] = true
-			t.notePos(loc, fmt.Sprintf("%s appears on several VCF lines (split multi-allelic site?); position ignored — join with bcftools norm -m+", loc))
-			continue
-		}
-		if ad == adUse && !adWarned && len(h.Formats) > 0 && slices.Contains(rec.format, "AD") {
-			if _, declared := h.Formats["AD"]; !declared {
-				adWarned = true
-				t.warnings = append(t.warnings, "FORMAT AD is used but not declared in the header; it is read as one depth per allele")
-			}
-		}
-		col, err := decodeRecord(t, rec, def, ad)
-		if err != nil {
+		if err := add(rec); err != nil {
 			return nil, err
 		}
-		t.cols[loc] = col
+		if seen != nil {
+			seen(t, rec.loc)
+		}
 	}
 	return t, nil
 }
