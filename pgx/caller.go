@@ -310,6 +310,9 @@ type geneRun struct {
 	gs      []string
 	workers int
 	genes   []*geneClasses // the latest run of each gene
+	// rows holds each sample's calls, filled in gene by gene as each
+	// gene's calls are done.
+	rows [][]GeneCall
 
 	// The reader's side.
 	geneOf     map[Locus][]int // position -> genes defining it
@@ -328,14 +331,25 @@ type geneRun struct {
 // geneClasses is one gene's run: its plan, each sample's class, each
 // class's first sample (its representative) and call.
 type geneClasses struct {
+	k     int // index in geneRun.gs
 	plan  genePlan
 	cls   []int32
 	reps  []int32
 	calls []GeneCall
+	// chunksLeft counts the tasks still calling classes; the last one
+	// queues the filling of the rows when fill is set (a gene's first
+	// run; a run made after the end of the file fills them in finish,
+	// after every earlier run's filling is over).
+	chunksLeft atomic.Int32
+	fill       bool
 }
 
-// classChunk is how many classes one task calls.
-const classChunk = 16
+// classChunk is how many classes one task calls; rowChunk how many
+// samples' rows one task fills.
+const (
+	classChunk = 16
+	rowChunk   = 512
+)
 
 func (c *Caller) newGeneRun(ctx context.Context, gs []string, nSamples int) *geneRun {
 	r := &geneRun{
@@ -349,6 +363,16 @@ func (c *Caller) newGeneRun(ctx context.Context, gs []string, nSamples int) *gen
 		dirty:      make([]bool, len(gs)),
 	}
 	r.q.cond.L = &r.q.mu
+	// The rows, carved from one slab per 64 samples.
+	r.rows = make([][]GeneCall, nSamples)
+	for lo := 0; lo < nSamples; lo += 64 {
+		hi := min(lo+64, nSamples)
+		slab := make([]GeneCall, (hi-lo)*len(gs))
+		for i := lo; i < hi; i++ {
+			r.rows[i] = slab[:len(gs):len(gs)]
+			slab = slab[len(gs):]
+		}
+	}
 	for k, g := range gs {
 		def := c.defs.Genes[g]
 		ch := vcf.NormalizeChrom(def.Chromosome)
@@ -401,7 +425,7 @@ func (r *geneRun) seen(t *table, l Locus) {
 
 // dispatch plans gene k on t as it is now and queues its calls.
 func (r *geneRun) dispatch(t *table, k int) {
-	g := &geneClasses{plan: r.c.plan(t, r.c.defs.Genes[r.gs[k]])}
+	g := &geneClasses{k: k, plan: r.c.plan(t, r.c.defs.Genes[r.gs[k]]), fill: !r.dispatched[k]}
 	if t.published == nil {
 		t.published = map[Locus]bool{}
 	}
@@ -414,15 +438,37 @@ func (r *geneRun) dispatch(t *table, k int) {
 		g.cls, g.reps = g.plan.classes(n)
 		g.plan.prepareOutcomes(g.reps)
 		g.calls = make([]GeneCall, len(g.reps))
+		chunks := (len(g.reps) + classChunk - 1) / classChunk
+		g.chunksLeft.Store(int32(chunks))
+		if chunks == 0 && g.fill {
+			r.queueFill(g)
+		}
 		for lo := 0; lo < len(g.reps); lo += classChunk {
 			hi := min(lo+classChunk, len(g.reps))
 			r.push(func(sites []site) {
 				for cl := lo; cl < hi; cl++ {
 					g.calls[cl] = r.c.callGeneFrom(g.plan.def, tableSource{&g.plan, int(g.reps[cl])}, nil, sites)
 				}
+				if g.chunksLeft.Add(-1) == 0 && g.fill {
+					r.queueFill(g)
+				}
 			})
 		}
 	})
+}
+
+// queueFill queues the filling of g's column of the rows.
+func (r *geneRun) queueFill(g *geneClasses) {
+	for lo := 0; lo < len(r.rows); lo += rowChunk {
+		r.push(func([]site) { r.fillRows(g, lo, min(lo+rowChunk, len(r.rows))) })
+	}
+}
+
+// fillRows sets g's call in the rows of samples lo to hi.
+func (r *geneRun) fillRows(g *geneClasses, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		r.rows[i][g.k] = g.calls[g.cls[i]]
+	}
 }
 
 func (r *geneRun) push(f func(sites []site)) {
@@ -452,22 +498,19 @@ func (r *geneRun) finish(t *table) (*Result, error) {
 	if err := r.ctx.Err(); err != nil {
 		return nil, fmt.Errorf("pgx: call VCF: %w", err)
 	}
+	// Genes run again after the end of the file: every earlier filling is
+	// over, theirs can be done.
 	n := len(t.samples)
-	res := &Result{DataVersion: r.c.version, Build: t.build, Warnings: t.warnings, Samples: make([]SampleCalls, n)}
-	// The samples' rows, each batch's calls from one slab.
-	genes, gs := r.genes, r.gs
-	if err := parallel(r.ctx, r.workers, n, 64, func(_, lo, hi int) {
-		slab := make([]GeneCall, (hi-lo)*len(gs))
-		for i := lo; i < hi; i++ {
-			calls := slab[:len(gs):len(gs)]
-			slab = slab[len(gs):]
-			for k, g := range genes {
-				calls[k] = g.calls[g.cls[i]]
+	for _, g := range r.genes {
+		if !g.fill {
+			if err := parallel(r.ctx, r.workers, n, rowChunk, func(_, lo, hi int) { r.fillRows(g, lo, hi) }); err != nil {
+				return nil, err
 			}
-			res.Samples[i] = SampleCalls{Sample: t.samples[i], Calls: calls}
 		}
-	}); err != nil {
-		return nil, err
+	}
+	res := &Result{DataVersion: r.c.version, Build: t.build, Warnings: t.warnings, Samples: make([]SampleCalls, n)}
+	for i := range res.Samples {
+		res.Samples[i] = SampleCalls{Sample: t.samples[i], Calls: r.rows[i]}
 	}
 	return res, nil
 }
