@@ -106,6 +106,15 @@ type geneMasks struct {
 
 	orderOnce sync.Once
 	order     map[string]int
+
+	exOnce sync.Once
+	ex     *exemptionTables
+}
+
+// exemptions returns the gene's exemption tables (read only).
+func (g *geneMasks) exemptions(def *GeneDefinition, ex *Exemption) *exemptionTables {
+	g.exOnce.Do(func() { g.ex = newExemptionTables(def, ex) })
+	return g.ex
 }
 
 // alleleOrder returns each named allele's index in the definition (read

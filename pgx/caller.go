@@ -186,7 +186,7 @@ func (c *Caller) callGene(def *GeneDefinition, s *Sample) GeneCall {
 // the sample's sites (nothing refers to it once the call returns).
 func (c *Caller) callGeneFrom(def *GeneDefinition, src sampleSource, sampleWarnings []string, sites []site) GeneCall {
 	ex := c.defs.Exemptions[def.Gene]
-	gd := prepareFrom(def, ex, src, sites)
+	gd := prepareFrom(def, ex, src, sites, c.masks[def.Gene])
 	if cc, ok := c.candCache[def.Gene]; ok {
 		gd.candCache = cc
 		gd.masks = c.masks[def.Gene]

@@ -105,7 +105,7 @@ type geneData struct {
 // (never taken as reference), "0/." is missing, an undocumented ALT makes
 // the gene uncallable unless the gene reads it as reference.
 func prepare(def *GeneDefinition, ex *Exemption, s *Sample) *geneData {
-	return prepareFrom(def, ex, mapSource{s}, nil)
+	return prepareFrom(def, ex, mapSource{s}, nil, nil)
 }
 
 // sampleSource gives prepareFrom one sample's data at the gene's variant
@@ -195,20 +195,28 @@ func prepareSite(def *GeneDefinition, vi int, c Call) siteOutcome {
 }
 
 // prepareFrom is prepare for the sample s reads. The sites are appended to
-// sites[:0] (nil is fine).
-func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource, sites []site) *geneData {
+// sites[:0] (nil is fine). gm, when not nil, supplies the gene's exemption
+// tables.
+func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource, sites []site, gm *geneMasks) *geneData {
 	if sites == nil {
 		sites = make([]site, 0, len(def.Variants))
 	}
 	gd := &geneData{def: def, phased: true, sites: sites[:0]}
 	chrom := vcf.NormalizeChrom(def.Chromosome)
-	var ignored map[int64]bool
-	if ex != nil && len(ex.IgnoredPositions) > 0 {
-		ignored = map[int64]bool{}
-		for _, v := range ex.IgnoredPositions {
-			ignored[v.Position] = true
-		}
+	var xt *exemptionTables
+	if gm != nil {
+		xt = gm.exemptions(def, ex)
+	} else {
+		xt = newExemptionTables(def, ex)
 	}
+	ignored := xt.ignored
+	// The observed variants, as a bitset.
+	var obsArr [4]uint64
+	obs := obsArr[:]
+	if w := (len(def.Variants) + 63) / 64; w > len(obs) {
+		obs = make([]uint64, w)
+	}
+	observed := func(vi int) bool { return obs[vi/64]&(1<<(vi%64)) != 0 }
 	var undocumented []string
 	ploidy1, ploidy2 := 0, 0
 	for vi := range def.Variants {
@@ -234,6 +242,7 @@ func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource, sites []sit
 		gd.warnings = append(gd.warnings, o.warnings...)
 		undocumented = append(undocumented, o.undocumented...)
 		gd.sites = append(gd.sites, site{v: vi, alleles: o.alleles, hom: o.hom, phased: o.phased, ps: ps})
+		obs[vi/64] |= 1 << (vi % 64)
 		if len(o.alleles) == 1 {
 			ploidy1++
 		} else {
@@ -261,15 +270,15 @@ func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource, sites []sit
 	}
 	gd.haploid = ploidy1 > 0 && ploidy2 == 0
 	if gd.noCall == "" && ex != nil {
-		for _, p := range ex.RequiredPositions {
-			if idx := def.variantIndex(p); idx >= 0 && !gd.observed(idx) {
+		for _, idx := range xt.required {
+			if idx >= 0 && !observed(idx) {
 				gd.noCall = fmt.Sprintf("required position %s is missing", def.Variants[idx].Label())
 				break
 			}
 		}
 		var amp []string
-		for _, p := range ex.Amp1Positions {
-			if idx := def.variantIndex(p); idx >= 0 && !gd.observed(idx) && !ignored[p] {
+		for k, idx := range xt.amp1 {
+			if idx >= 0 && !observed(idx) && !ignored[ex.Amp1Positions[k]] {
 				amp = append(amp, def.Variants[idx].Label())
 			}
 		}
@@ -278,6 +287,33 @@ func prepareFrom(def *GeneDefinition, ex *Exemption, s sampleSource, sites []sit
 		}
 	}
 	return gd
+}
+
+// exemptionTables are a gene's exemptions as prepare reads them.
+type exemptionTables struct {
+	ignored  map[int64]bool // ignored positions (nil when none)
+	required []int          // variant index of each required position (-1: not defined)
+	amp1     []int          // variant index of each AMP tier-1 position (-1: not defined)
+}
+
+func newExemptionTables(def *GeneDefinition, ex *Exemption) *exemptionTables {
+	xt := &exemptionTables{}
+	if ex == nil {
+		return xt
+	}
+	if len(ex.IgnoredPositions) > 0 {
+		xt.ignored = map[int64]bool{}
+		for _, v := range ex.IgnoredPositions {
+			xt.ignored[v.Position] = true
+		}
+	}
+	for _, p := range ex.RequiredPositions {
+		xt.required = append(xt.required, def.variantIndex(p))
+	}
+	for _, p := range ex.Amp1Positions {
+		xt.amp1 = append(xt.amp1, def.variantIndex(p))
+	}
+	return xt
 }
 
 func allMissing(al []string) bool {
@@ -296,15 +332,6 @@ func (g *GeneDefinition) variantIndex(pos int64) int {
 		}
 	}
 	return -1
-}
-
-func (gd *geneData) observed(vi int) bool {
-	for _, s := range gd.sites {
-		if s.v == vi {
-			return true
-		}
-	}
-	return false
 }
 
 // candidates restricts every named allele to the observed sites. An allele
