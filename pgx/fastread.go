@@ -138,29 +138,24 @@ func (r *fastRecords) next() (*recView[[]byte], error) {
 
 // parse splits a wanted line and checks it as vcf.Reader would.
 func (r *fastRecords) parse(line []byte, loc Locus) (*recView[[]byte], error) {
-	r.cols = r.cols[:0]
-	for {
-		// Three-byte columns ("0/0", "0|1", "./."), by far the commonest,
-		// without a call to find the tab.
-		if len(line) > 3 && line[3] == '\t' && line[0] != '\t' && line[1] != '\t' && line[2] != '\t' {
-			r.cols = append(r.cols, line[:3])
-			line = line[4:]
-			continue
-		}
-		k := bytes.IndexByte(line, '\t')
-		if k < 0 {
-			r.cols = append(r.cols, line)
-			break
-		}
-		r.cols = append(r.cols, line[:k])
-		line = line[k+1:]
-	}
 	want := 8
 	if r.nSamples > 0 {
 		want = 9 + r.nSamples
 	}
-	if len(r.cols) != want {
-		return nil, r.fail("%d tab-separated columns, header says %d", len(r.cols), want)
+	if n := bytes.Count(line, []byte{'\t'}) + 1; n != want {
+		return nil, r.fail("%d tab-separated columns, header says %d", n, want)
+	}
+	// The fixed columns; the sample columns are left to the decoder.
+	r.cols = r.cols[:0]
+	for len(r.cols) < min(want, 9) {
+		k := bytes.IndexByte(line, '\t')
+		if k < 0 {
+			r.cols = append(r.cols, line)
+			line = line[len(line):]
+			break
+		}
+		r.cols = append(r.cols, line[:k])
+		line = line[k+1:]
 	}
 	ref := string(r.cols[3])
 	if !validBases(ref) {
@@ -189,7 +184,7 @@ func (r *fastRecords) parse(line []byte, loc Locus) (*recView[[]byte], error) {
 				return nil, r.fail("GT must be the first FORMAT key, found at position %d", i+1)
 			}
 		}
-		r.rec.samples = r.cols[9:]
+		r.rec.samples, r.rec.raw, r.rec.nRaw = nil, line, r.nSamples
 	}
 	return &r.rec, nil
 }

@@ -81,6 +81,8 @@ func TestCallFileErrors(t *testing.T) {
 		{"0/3", "refers to allele 3"},
 		{"0/x", "bad allele"},
 		{"0/1/1", "ploidy 3"},
+		{"0/1\t0/0", "11 tab-separated columns, header says 10"},
+		{"0/1:5,7\t", "11 tab-separated columns, header says 10"},
 	} {
 		text := "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n" +
 			def.Chromosome + "\t" + strconv.FormatInt(v.Position, 10) + "\t.\t" + v.Ref + "\t" + strings.Join(v.Alts, ",") + "\t.\tPASS\t.\tGT\t" + tc.gt + "\n"

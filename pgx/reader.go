@@ -153,6 +153,10 @@ type recView[S byteSeq] struct {
 	filter  string
 	format  []string
 	samples []S // raw sample columns
+	// Or, when samples is nil, the nRaw sample columns as written
+	// (tab-separated; the reader has checked their count).
+	raw  S
+	nRaw int
 	// validated is true when every genotype was already checked (vcf.Reader
 	// does); otherwise the decoder checks the GTs it reads.
 	validated bool
@@ -311,7 +315,11 @@ func (t *table) checkRecord(filter, ref string, alt []string, loc Locus, def *Va
 // decodeRecord turns every sample's genotype at rec into a gcode.
 func decodeRecord[S byteSeq](t *table, rec *recView[S], def *Variant, ad adMode) (*column, error) {
 	loc := rec.loc
-	col := &column{loc: loc, ref: strings.ToUpper(rec.ref), gts: make([]gcode, len(rec.samples))}
+	n := len(rec.samples)
+	if rec.samples == nil {
+		n = rec.nRaw
+	}
+	col := &column{loc: loc, ref: strings.ToUpper(rec.ref), gts: make([]gcode, n)}
 	col.alleles = make([]string, 0, 1+len(rec.alt))
 	col.alleles = append(col.alleles, col.ref)
 	for _, a := range rec.alt {
@@ -334,7 +342,22 @@ func decodeRecord[S byteSeq](t *table, rec *recView[S], def *Variant, ad adMode)
 		adIdx = slices.Index(rec.format, "AD")
 	}
 	nAlt := len(rec.alt)
-	for i, raw := range rec.samples {
+	rest := rec.raw
+	for i := range n {
+		var raw S
+		switch {
+		case rec.samples != nil:
+			raw = rec.samples[i]
+		case len(rest) > 3 && rest[3] == '\t' && rest[0] != '\t' && rest[1] != '\t' && rest[2] != '\t':
+			// Three-byte columns, the commonest, without searching.
+			raw, rest = rest[:3], rest[4:]
+		default:
+			if k := indexByte(rest, '\t'); k >= 0 {
+				raw, rest = rest[:k], rest[k+1:]
+			} else {
+				raw, rest = rest, rest[:0]
+			}
+		}
 		// Homozygous reference with nothing after GT, by far the most
 		// common column: none of the rules below can apply to it.
 		if gtIdx == 0 && len(raw) == 3 && raw[0] == '0' && raw[2] == '0' {
