@@ -22,10 +22,10 @@ type AuditLog interface {
 	// HashSource gives the proof functions the stored leaf hashes; a store
 	// that also implements auditlog.NodeSource gets O(log n) proofs.
 	auditlog.HashSource
-	// AuditSize is the number of stored events (the next seq).
+	// AuditSize is the number of sequenced events (the next seq).
 	AuditSize(ctx context.Context) (uint64, error)
-	// SignCheckpoint signs a checkpoint over every stored event, stores it
-	// and returns the note (the latest one unchanged when nothing was
+	// SignCheckpoint sequences pending events, then signs a checkpoint
+	// over every sequenced event, stores it and returns the note (the latest one unchanged when nothing was
 	// appended since). It refuses when the stored log does not extend the
 	// latest stored checkpoint, which v must open.
 	SignCheckpoint(ctx context.Context, signer *auditlog.Signer, v note.Verifier) ([]byte, error)

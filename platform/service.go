@@ -43,8 +43,7 @@ func audit(ctx context.Context, tx Tx, p identity.Principal, person, action, obj
 	if m.XRoadUserID != "" {
 		details["xroad_user"] = m.XRoadUserID
 	}
-	_, err := tx.Audit(AuditEntry{Actor: actorID(p), Role: string(p.Role), Person: person, Action: action, Object: object, Purpose: purpose, RequestID: m.RequestID}, details)
-	return err
+	return tx.Audit(AuditEntry{Actor: actorID(p), Role: string(p.Role), Person: person, Action: action, Object: object, Purpose: purpose, RequestID: m.RequestID}, details)
 }
 
 // actorID is how a principal is named in stored records: a patient by
@@ -306,6 +305,15 @@ func (s *Service) AuditTrail(ctx context.Context, p identity.Principal, person s
 	}
 	if p.Role == identity.RolePatient && p.Person != person {
 		return nil, &Error{Code: CodeForbidden, Message: "you may read only your own access log"}
+	}
+	// Number what is queued first, so that the person sees every entry
+	// with its log number (and a receipt once the next checkpoint covers
+	// it), including an access made a moment ago. If that fails, the
+	// entries are still listed, marked pending: a person must see every
+	// access to their data, sealed or not. The failure itself is reported
+	// by the periodic sequencer, checkpoint signing and verification.
+	if sq, ok := s.store.(AuditSequencer); ok {
+		sq.SequenceAudit(ctx)
 	}
 	var out []AuditEntry
 	err := s.store.Read(ctx, func(tx Tx) error {

@@ -23,6 +23,13 @@ type Store interface {
 	Close() error
 }
 
+// AuditSequencer is implemented by a Store whose Tx.Audit queues events
+// that a sequencer numbers after commit (store/sqlstore). SequenceAudit
+// numbers every event committed so far and returns how many it numbered.
+type AuditSequencer interface {
+	SequenceAudit(ctx context.Context) (int, error)
+}
+
 // ErrNotFound is returned by Tx getters when nothing matches; the service
 // turns it into a CodeNotFound error with a message for the user.
 var ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
@@ -114,8 +121,13 @@ type Tx interface {
 	Mark(name string) (string, error)
 	SetMark(name, value string) error
 
-	// Audit appends an event to the tamper-evident log.
-	Audit(e AuditEntry, details map[string]string) (uint64, error)
+	// Audit records an event for the tamper-evident log in this
+	// transaction: it commits or rolls back with the action. Its seq is
+	// assigned when the store sequences it, shortly after commit (see
+	// AuditSequencer), so it is not known here.
+	Audit(e AuditEntry, details map[string]string) error
+	// AuditTrail lists the events about a person: sequenced ones in log
+	// order, then any still Pending.
 	AuditTrail(person string) ([]AuditEntry, error)
 }
 

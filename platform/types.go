@@ -5,6 +5,7 @@
 package platform
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/geneguard/geneguard/algorithm"
@@ -59,6 +60,9 @@ type JobStats struct {
 
 // AuditEntry is one audit-log event as a person or auditor reads it.
 type AuditEntry struct {
+	// Seq is the event's index in the log. It is assigned by the
+	// sequencer shortly after the action commits; until then the entry
+	// is Pending and has no seq (omitted in JSON) and no receipt.
 	Seq       uint64    `json:"seq"`
 	Time      time.Time `json:"time"`
 	Actor     string    `json:"actor"`
@@ -68,4 +72,19 @@ type AuditEntry struct {
 	Object    string    `json:"object"`
 	Purpose   string    `json:"purpose"`
 	RequestID string    `json:"request_id,omitempty"`
+	// Pending: recorded with the action but not yet sequenced into the
+	// hashed log ("not yet sealed").
+	Pending bool `json:"pending,omitempty"`
+}
+
+// MarshalJSON omits seq for a pending entry, which has none yet.
+func (e AuditEntry) MarshalJSON() ([]byte, error) {
+	type plain AuditEntry
+	if !e.Pending {
+		return json.Marshal(plain(e))
+	}
+	return json.Marshal(struct {
+		plain
+		Seq *uint64 `json:"seq,omitempty"`
+	}{plain: plain(e)})
 }

@@ -336,15 +336,15 @@ func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Tr
 				w := w
 				events = append(events, func() error {
 					details := map[string]string{"version_hash": v.Hash, "input_fingerprint": w.fp, "result": strconv.FormatInt(w.res.ID, 10), "dataset": strconv.FormatInt(w.ds.ID, 10), "worker": r.Worker, "duration_ms": strconv.FormatInt(w.ms, 10), "outcome": runOutcome[w.outcome]}
-					_, err := tx.Audit(platform.AuditEntry{
+					return tx.Audit(platform.AuditEntry{
 						Actor: identity.System.Subject, Role: string(identity.RoleSystem), Person: w.id,
 						Action: "run", Object: v.Manifest.ID + "@" + v.Manifest.Version, Purpose: string(trig),
 					}, details)
-					return err
 				})
 			}
-			// Audit events last: the log's append lock is held from the
-			// first append to the commit, so it is held briefly.
+			// Audit events last, once everything they record is written.
+			// (They queue in audit_pending without a log-wide lock; the
+			// store's sequencer numbers them after commit.)
 			for _, ev := range events {
 				if err := ev(); err != nil {
 					return err

@@ -156,11 +156,10 @@ func BenchmarkAppend(b *testing.B) {
 				for pb.Next() {
 					i++
 					err := st.InTx(ctx, func(tx platform.Tx) error {
-						_, err := tx.Audit(platform.AuditEntry{
+						return tx.Audit(platform.AuditEntry{
 							Actor: "dr-tamm", Role: "physician", Person: fmt.Sprintf("P-%d", i%1000),
 							Action: "view", Object: "results", Purpose: "treatment", RequestID: fmt.Sprintf("req-%d", i),
 						}, nil)
-						return err
 					})
 					if err != nil {
 						b.Error(err)

@@ -24,14 +24,14 @@ func auditCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-// seedAudit appends n events through the store, one transaction each.
+// seedAudit appends n events through the store, one transaction each. They
+// are left pending: the commands sequence them.
 func seedAudit(t *testing.T, dsn string, n int) {
 	t.Helper()
 	st := testenv.OpenStore(t, dsn)
 	for i := 0; i < n; i++ {
 		err := st.InTx(context.Background(), func(tx platform.Tx) error {
-			_, err := tx.Audit(platform.AuditEntry{Actor: "dr-tamm", Role: "physician", Person: fmt.Sprintf("P-%d", i%2), Action: "view", Object: "results", Purpose: "treatment"}, nil)
-			return err
+			return tx.Audit(platform.AuditEntry{Actor: "dr-tamm", Role: "physician", Person: fmt.Sprintf("P-%d", i%2), Action: "view", Object: "results", Purpose: "treatment"}, nil)
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -282,7 +282,7 @@ func TestIngestCommandMalformed(t *testing.T) {
 		t.Errorf("stderr:\n got %q\nwant %q", stderr, want)
 	}
 	st := testenv.OpenStore(t, filepath.Join(data, "geneguard.db"))
-	for _, table := range []string{"datasets", "persons", "dataset_samples", "river_job", "audit_events"} {
+	for _, table := range []string{"datasets", "persons", "dataset_samples", "river_job", "audit_events", "audit_pending"} {
 		if n := testenv.Count(t, st, "SELECT COUNT(*) FROM "+table); n != 0 {
 			t.Errorf("%s has %d rows, want 0", table, n)
 		}

@@ -241,12 +241,16 @@ func JobErrors(t testing.TB, st *sqlstore.Store) []string {
 	return out
 }
 
-// AuditLog reads the whole audit log from the database and checks what a
-// verifier relies on: sequence numbers contiguous from 0, canonical bytes
-// that parse back to an event with the row's number, and the stored leaf
-// hash being the RFC 6962 hash of exactly those bytes.
+// AuditLog sequences the pending audit events, then reads the whole log
+// from the database and checks what a verifier relies on: sequence
+// numbers contiguous from 0, canonical bytes that parse back to an event
+// with the row's number, and the stored leaf hash being the RFC 6962 hash
+// of exactly those bytes.
 func AuditLog(t testing.TB, st *sqlstore.Store) []audit.Event {
 	t.Helper()
+	if _, err := st.SequenceAudit(context.Background()); err != nil {
+		t.Fatalf("audit log: sequencing: %v", err)
+	}
 	rows, err := st.DB().QueryContext(context.Background(), `SELECT seq, canonical, leaf_hash FROM audit_events ORDER BY seq`)
 	if err != nil {
 		t.Fatalf("audit log: %v", err)

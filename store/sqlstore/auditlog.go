@@ -21,8 +21,9 @@ import (
 )
 
 // The audit log's read side and checkpoint signing (issue 6). Events are
-// appended by tx.Audit inside each action's transaction; everything here
-// runs on its own, outside those transactions.
+// queued by tx.Audit inside each action's transaction and sequenced into
+// audit_events by the sequencer (sequencer.go); everything here runs on
+// its own, outside those transactions, and sees only sequenced events.
 //
 // Stored next to each checkpoint is the compact range at its size, so the
 // next checkpoint hashes only the new events; and when a checkpoint is
@@ -42,8 +43,8 @@ const auditNodeLevel = 8
 // auditBatch is how many rows one read of the log fetches.
 const auditBatch = 4096
 
-// auditSignLock serialises checkpoint signers on PostgreSQL (appenders
-// serialise on 7263 in tx.Audit). SQLite serialises writers anyway.
+// auditSignLock serialises checkpoint signers on PostgreSQL (sequencers
+// serialise on auditSeqLock). SQLite serialises writers anyway.
 const auditSignLock = 7264
 
 var (
@@ -68,8 +69,8 @@ type querier interface {
 // clampSeq converts a uint64 bound to the BIGINT seq column's range.
 func clampSeq(x uint64) int64 { return int64(min(x, math.MaxInt64)) }
 
-// AuditSize returns the number of stored events: one more than the largest
-// seq, which is where tx.Audit appends next.
+// AuditSize returns the number of sequenced events: one more than the
+// largest seq. Pending events are not counted.
 func (s *Store) AuditSize(ctx context.Context) (uint64, error) {
 	return s.auditSize(ctx, s.db)
 }
@@ -314,9 +315,11 @@ func (s *Store) Checkpoints(ctx context.Context) ([][]byte, error) {
 	return out, rows.Err()
 }
 
-// SignCheckpoint signs a checkpoint over every stored event, stores it and
-// returns the signed note. When no event was added since the latest
-// checkpoint, it returns that checkpoint unchanged.
+// SignCheckpoint sequences the pending events (SequenceAudit), then signs
+// a checkpoint over every sequenced event, stores it and returns the signed
+// note. When no event was added since the latest checkpoint, it returns
+// that checkpoint unchanged. A pending event that cannot be sequenced
+// (ErrAuditPending) fails signing: it is evidence of tampering.
 //
 // It refuses to sign anything that might be inconsistent with the latest
 // stored checkpoint: that checkpoint must open under v (so a row forged in
@@ -328,12 +331,15 @@ func (s *Store) Checkpoints(ctx context.Context) ([][]byte, error) {
 // (wrapped) for bad checkpoint state. Checkpoints stored by an older
 // version without a compact range are handled by rehashing from index 0.
 //
-// Signers are serialised (advisory lock on PostgreSQL); appenders are not
-// blocked, and the events signed are the prefix committed when signing
-// started reading.
+// Signers are serialised (advisory lock on PostgreSQL); appenders and the
+// sequencer are not blocked, and the events signed are the sequenced
+// prefix committed when signing started reading.
 func (s *Store) SignCheckpoint(ctx context.Context, signer *audit.Signer, v note.Verifier) ([]byte, error) {
 	if signer.Origin() != v.Name() {
 		return nil, fmt.Errorf("%w: signing key %q and verifier key %q name different logs", errAuditSign, signer.Origin(), v.Name())
+	}
+	if _, err := s.SequenceAudit(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %w", errAuditSign, err)
 	}
 	var out []byte
 	var err error
@@ -546,8 +552,16 @@ func (s *Store) Receipt(ctx context.Context, seq uint64, v note.Verifier) (audit
 // *audit.CheckpointError a stored checkpoint that does not open or whose
 // size/root columns disagree with its signed text). With the log intact it
 // also checks the derived signing state, reporting ErrAuditState.
+//
+// It sequences the pending events first, so that what was recorded is
+// verified; a pending event that cannot be sequenced (ErrAuditPending) is
+// reported after the sequenced log has been verified.
 func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]byte) (platform.AuditSummary, error) {
 	var sum platform.AuditSummary
+	_, seqErr := s.SequenceAudit(ctx)
+	if seqErr != nil && !errors.Is(seqErr, ErrAuditPending) {
+		return sum, fmt.Errorf("sqlstore: verify audit: %w", seqErr)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT size, root, note, compact FROM audit_checkpoints ORDER BY size`)
 	if err != nil {
 		return sum, fmt.Errorf("sqlstore: verify audit: %w", err)
@@ -629,6 +643,9 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 	}
 	if stateErr != nil {
 		return sum, fmt.Errorf("sqlstore: verify audit: %w", stateErr)
+	}
+	if seqErr != nil {
+		return sum, fmt.Errorf("sqlstore: verify audit: the sequenced log verifies, but: %w", seqErr)
 	}
 	sum.Events = r.End()
 	sum.Root = rangeRoot(r)

@@ -97,17 +97,24 @@ func newAuditKeys(t testing.TB, origin string) auditKeys {
 	return auditKeys{signer: s, v: v, vkey: vkey}
 }
 
-// appendEvents appends n events through the store's real append path, one
-// transaction each as the platform's actions do.
+// auditAppend appends n events through the store's real append path, one
+// transaction each as the platform's actions do, then sequences them as
+// the periodic sequencer would.
 func auditAppend(t testing.TB, s *sqlstore.Store, n int) {
+	t.Helper()
+	auditQueue(t, s, n)
+	auditSequence(t, s)
+}
+
+// auditQueue appends n events, one transaction each, leaving them pending.
+func auditQueue(t testing.TB, s *sqlstore.Store, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		err := s.InTx(context.Background(), func(tx platform.Tx) error {
-			_, err := tx.Audit(platform.AuditEntry{
+			return tx.Audit(platform.AuditEntry{
 				Actor: "dr-tamm", Role: "physician", Person: fmt.Sprintf("P-%d", i%3),
 				Action: "view", Object: "results", Purpose: "treatment",
 			}, map[string]string{"i": fmt.Sprint(i)})
-			return err
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -115,12 +122,20 @@ func auditAppend(t testing.TB, s *sqlstore.Store, n int) {
 	}
 }
 
-// appendBulk appends n events in one transaction (fast, for big logs).
+func auditSequence(t testing.TB, s *sqlstore.Store) {
+	t.Helper()
+	if _, err := s.SequenceAudit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// auditAppendBulk appends n events in one transaction (fast, for big
+// logs) and sequences them.
 func auditAppendBulk(t testing.TB, s *sqlstore.Store, n int) {
 	t.Helper()
 	err := s.InTx(context.Background(), func(tx platform.Tx) error {
 		for i := 0; i < n; i++ {
-			if _, err := tx.Audit(platform.AuditEntry{Actor: "runner", Role: "system", Person: fmt.Sprintf("P-%d", i%5), Action: "run", Object: "cyp2c19"}, nil); err != nil {
+			if err := tx.Audit(platform.AuditEntry{Actor: "runner", Role: "system", Person: fmt.Sprintf("P-%d", i%5), Action: "run", Object: "cyp2c19"}, nil); err != nil {
 				return err
 			}
 		}
@@ -129,6 +144,7 @@ func auditAppendBulk(t testing.TB, s *sqlstore.Store, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	auditSequence(t, s)
 }
 
 func auditSign(t testing.TB, s *sqlstore.Store, k auditKeys) audit.Checkpoint {
@@ -633,6 +649,79 @@ func TestAuditDerivedState(t *testing.T) {
 			}
 			if _, err := s.Receipt(ctx, 300, k.v); err != nil {
 				t.Errorf("receipt whose proof does not use the node: %v", err)
+			}
+		})
+	}
+}
+
+// TestAuditSequencer: events queued by actions are sequenced on demand
+// before a checkpoint is signed and before verification; a pending row
+// that is not a canonical event stops the sequencer at that row (the rows
+// before it are sequenced) and makes signing and verification fail, naming
+// it; new events never take over indices a checkpoint has signed.
+func TestAuditSequencer(t *testing.T) {
+	for _, d := range auditDialects(t) {
+		t.Run(d+"/sign and verify sequence first", func(t *testing.T) {
+			ctx := context.Background()
+			s := openAuditStore(t, d)
+			k := newAuditKeys(t, "geneguard.test/audit")
+			auditQueue(t, s, 5)
+			if n, err := s.AuditSize(ctx); err != nil || n != 0 {
+				t.Fatalf("AuditSize of queued events = %d, %v; want 0", n, err)
+			}
+			if cp := auditSign(t, s, k); cp.Size != 5 {
+				t.Errorf("checkpoint over 5 queued events has size %d", cp.Size)
+			}
+			auditQueue(t, s, 2)
+			sum, err := s.VerifyAudit(ctx, k.v)
+			if err != nil || sum.Events != 7 || sum.Unsigned() != 2 {
+				t.Errorf("verify with 2 queued events: %+v, %v; want 7 events, 2 unsigned", sum, err)
+			}
+		})
+		t.Run(d+"/bad pending row", func(t *testing.T) {
+			ctx := context.Background()
+			s := openAuditStore(t, d)
+			k := newAuditKeys(t, "geneguard.test/audit")
+			auditAppend(t, s, 3)
+			auditSign(t, s, k)
+			auditQueue(t, s, 2)
+			auditExec(t, s, `INSERT INTO audit_pending (person_id, body) VALUES ('P-1', ?)`, []byte(`{"action":"view"}`))
+			auditQueue(t, s, 1)
+			n, err := s.SequenceAudit(ctx)
+			if !errors.Is(err, sqlstore.ErrAuditPending) || n != 2 {
+				t.Fatalf("SequenceAudit = %d, %v; want 2 and ErrAuditPending", n, err)
+			}
+			if n, err := s.SequenceAudit(ctx); !errors.Is(err, sqlstore.ErrAuditPending) || n != 0 {
+				t.Errorf("SequenceAudit again = %d, %v; want 0 and ErrAuditPending", n, err)
+			}
+			if _, err := s.SignCheckpoint(ctx, k.signer, k.v); !errors.Is(err, sqlstore.ErrAuditPending) {
+				t.Errorf("sign: %v, want ErrAuditPending", err)
+			}
+			if _, err := s.VerifyAudit(ctx, k.v); !errors.Is(err, sqlstore.ErrAuditPending) {
+				t.Errorf("verify: %v, want ErrAuditPending", err)
+			}
+			// The operator removes the row: the event after it follows.
+			auditExec(t, s, `DELETE FROM audit_pending WHERE body = ?`, []byte(`{"action":"view"}`))
+			if cp := auditSign(t, s, k); cp.Size != 6 {
+				t.Errorf("size %d after the bad row was removed, want 6", cp.Size)
+			}
+			if _, err := s.VerifyAudit(ctx, k.v); err != nil {
+				t.Error(err)
+			}
+		})
+		t.Run(d+"/signed tail deleted", func(t *testing.T) {
+			ctx := context.Background()
+			s, k := auditTamperLog(t, d) // checkpoint at 12, events 0..13
+			auditExec(t, s, `DELETE FROM audit_events WHERE seq >= 10`)
+			auditQueue(t, s, 3)
+			auditSequence(t, s)
+			if n, err := s.AuditSize(ctx); err != nil || n != 15 {
+				t.Errorf("AuditSize = %d, %v; want 15 (new events from 12, the signed size)", n, err)
+			}
+			_, err := s.VerifyAudit(ctx, k.v)
+			var te *audit.TamperError
+			if !errors.As(err, &te) || te.Index != 10 {
+				t.Errorf("verify: %v, want *audit.TamperError at 10", err)
 			}
 		})
 	}

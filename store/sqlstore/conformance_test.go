@@ -39,6 +39,7 @@ var conformance = []struct {
 	{"CancelJobs", testCancelJobs},
 	{"Audit", testAudit},
 	{"AuditConcurrent", testAuditConcurrent},
+	{"AuditCommitOrder", testAuditCommitOrder},
 }
 
 func TestConformance(t *testing.T) {
@@ -611,31 +612,24 @@ func testAudit(t *testing.T, st *sqlstore.Store) {
 			map[string]string{"channel": "portal"}},
 		{platform.AuditEntry{Actor: "geneguard", Role: "system", Person: "P-1", Action: "run", Object: "alg-a@1", Purpose: "consent"}, map[string]string{}},
 	}
-	for i, c := range entries {
-		inTx(t, st, func(tx platform.Tx) error {
-			seq, err := tx.Audit(c.e, c.details)
-			if err == nil && seq != uint64(i) {
-				t.Errorf("entry %d got seq %d", i, seq)
-			}
-			return err
-		})
+	for _, c := range entries {
+		inTx(t, st, func(tx platform.Tx) error { return tx.Audit(c.e, c.details) })
 	}
-	// A rolled-back append leaves no gap, and an event that cannot be
-	// encoded losslessly is refused.
+	// A rolled-back append leaves nothing behind (so no gap once
+	// sequenced: the next event below gets seq 4), and an event that
+	// cannot be encoded losslessly is refused.
 	for _, fail := range []func(tx platform.Tx) error{
 		func(tx platform.Tx) error {
-			if _, err := tx.Audit(platform.AuditEntry{Actor: "x", Action: "view"}, nil); err != nil {
+			if err := tx.Audit(platform.AuditEntry{Actor: "x", Action: "view"}, nil); err != nil {
 				return err
 			}
 			return errors.New("roll back")
 		},
 		func(tx platform.Tx) error {
-			_, err := tx.Audit(platform.AuditEntry{Actor: "bad \xff", Action: "view"}, nil)
-			return err
+			return tx.Audit(platform.AuditEntry{Actor: "bad \xff", Action: "view"}, nil)
 		},
 		func(tx platform.Tx) error {
-			_, err := tx.Audit(platform.AuditEntry{Actor: "x"}, nil) // no action
-			return err
+			return tx.Audit(platform.AuditEntry{Actor: "x"}, nil) // no action
 		},
 	} {
 		if err := st.InTx(context.Background(), fail); err == nil {
@@ -643,12 +637,37 @@ func testAudit(t *testing.T, st *sqlstore.Store) {
 		}
 	}
 	inTx(t, st, func(tx platform.Tx) error {
-		seq, err := tx.Audit(platform.AuditEntry{Actor: "governance-board", Role: "governance", Action: "algorithm.activate", Object: "alg-a@2"}, nil)
-		if err == nil && seq != 4 {
-			t.Errorf("append after failures got seq %d, want 4", seq)
-		}
-		return err
+		return tx.Audit(platform.AuditEntry{Actor: "governance-board", Role: "governance", Action: "algorithm.activate", Object: "alg-a@2"}, nil)
 	})
+
+	// Committed but not sequenced yet: not in the log, and listed to the
+	// person as pending, in the order queued.
+	if n, err := st.AuditSize(context.Background()); err != nil || n != 0 {
+		t.Errorf("AuditSize before sequencing = %d, %v; want 0", n, err)
+	}
+	read(t, st, func(tx platform.Tx) error {
+		got, err := tx.AuditTrail("P-1")
+		if err != nil {
+			return err
+		}
+		want := []platform.AuditEntry{
+			{Time: t0, Actor: "dr-tamm", Role: "physician", Person: "P-1", Action: "view", Object: "results", Purpose: "treatment", RequestID: "req-1", Pending: true},
+			{Time: t0, Actor: "geneguard", Role: "system", Person: "P-1", Action: "run", Object: "alg-a@1", Purpose: "consent", Pending: true},
+		}
+		if diff := cmp.Diff(want, got, equateTimes); diff != "" {
+			t.Errorf("AuditTrail(P-1) before sequencing (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+	if n, err := st.SequenceAudit(context.Background()); err != nil || n != 5 {
+		t.Fatalf("SequenceAudit = %d, %v; want 5", n, err)
+	}
+	if n, err := st.SequenceAudit(context.Background()); err != nil || n != 0 {
+		t.Errorf("SequenceAudit again = %d, %v; want 0", n, err)
+	}
+	if n := testenv.Count(t, st, `SELECT COUNT(*) FROM audit_pending`); n != 0 {
+		t.Errorf("%d pending rows left after sequencing", n)
+	}
 
 	want := []audit.Event{
 		{Seq: 0, Time: t0, Actor: "dr-tamm", Role: "physician", Person: "P-1", Action: "view", Object: "results", Purpose: "treatment", RequestID: "req-1",
@@ -677,25 +696,48 @@ func testAudit(t *testing.T, st *sqlstore.Store) {
 	})
 }
 
-// testAuditConcurrent appends from many transactions at once: no two may
-// claim one sequence number and none may leave a gap.
+// testAuditConcurrent appends from many transactions at once while two
+// sequencers run: no two events may get one sequence number, none may be
+// lost and none may leave a gap.
 func testAuditConcurrent(t *testing.T, st *sqlstore.Store) {
 	const writers, each = 4, 8
 	var wg sync.WaitGroup
-	errs := make(chan error, writers*each)
+	errs := make(chan error, writers*each+2)
+	// Two sequencers at once, as two processes would run them, while the
+	// writers append.
+	stop := make(chan struct{})
+	var seqWG sync.WaitGroup
+	for range 2 {
+		seqWG.Add(1)
+		go func() {
+			defer seqWG.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := st.SequenceAudit(context.Background()); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
 	for w := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range each {
 				errs <- st.InTx(context.Background(), func(tx platform.Tx) error {
-					_, err := tx.Audit(platform.AuditEntry{Actor: fmt.Sprintf("w%d", w), Action: "view", Object: fmt.Sprint(i)}, nil)
-					return err
+					return tx.Audit(platform.AuditEntry{Actor: fmt.Sprintf("w%d", w), Action: "view", Object: fmt.Sprint(i)}, nil)
 				})
 			}
 		}()
 	}
 	wg.Wait()
+	close(stop)
+	seqWG.Wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {
@@ -710,5 +752,49 @@ func testAuditConcurrent(t *testing.T, st *sqlstore.Store) {
 	want := map[string]int{"w0": each, "w1": each, "w2": each, "w3": each}
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("events per writer (-want +got):\n%s", diff)
+	}
+}
+
+// testAuditCommitOrder: an event queued by a transaction that is still
+// open when the sequencer runs is overtaken by one committed later, and
+// sequenced once it commits: never skipped, never numbered twice.
+func testAuditCommitOrder(t *testing.T, st *sqlstore.Store) {
+	if st.Dialect() != sqlstore.Postgres {
+		t.Skip("SQLite has one connection: transactions cannot overlap")
+	}
+	ctx := context.Background()
+	queued, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	done := make(chan error, 1)
+	go func() {
+		done <- st.InTx(ctx, func(tx platform.Tx) error {
+			if err := tx.Audit(platform.AuditEntry{Actor: "slow", Action: "view"}, nil); err != nil {
+				return err
+			}
+			once.Do(func() { close(queued) })
+			<-release
+			return nil
+		})
+	}()
+	<-queued
+	inTx(t, st, func(tx platform.Tx) error {
+		return tx.Audit(platform.AuditEntry{Actor: "fast", Action: "view"}, nil)
+	})
+	if n, err := st.SequenceAudit(ctx); err != nil || n != 1 {
+		t.Fatalf("SequenceAudit with an open appender = %d, %v; want 1", n, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.SequenceAudit(ctx); err != nil || n != 1 {
+		t.Fatalf("SequenceAudit after it committed = %d, %v; want 1", n, err)
+	}
+	var got []string
+	for _, e := range testenv.AuditLog(t, st) {
+		got = append(got, e.Actor)
+	}
+	if diff := cmp.Diff([]string{"fast", "slow"}, got); diff != "" {
+		t.Errorf("log order (-want +got):\n%s", diff)
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/geneguard/geneguard/algorithm"
 	"github.com/geneguard/geneguard/audit"
@@ -526,67 +525,68 @@ func (t *tx) CancelJobs(person, algorithmID string) (int, error) {
 
 // ---- audit
 
-// Audit appends one event. The next sequence number is read inside the
-// transaction; on PostgreSQL an advisory lock serialises appenders so two
-// transactions cannot claim the same index.
-func (t *tx) Audit(e platform.AuditEntry, details map[string]string) (uint64, error) {
-	if t.s.dialect == Postgres {
-		if _, err := t.exec(`SELECT pg_advisory_xact_lock(7263)`); err != nil {
-			return 0, fmt.Errorf("sqlstore: audit lock: %w", err)
+// Audit queues one event in audit_pending, in the action's transaction: it
+// commits or rolls back with the action, and takes no log-wide lock, so
+// concurrent actions commit (and fsync) in parallel. The sequencer
+// (Store.SequenceAudit) gives it its seq later; see auditlog.go.
+func (t *tx) Audit(e platform.AuditEntry, details map[string]string) error {
+	ev := audit.Event{
+		Time: t.now, Actor: e.Actor, Role: e.Role, Person: e.Person, Action: e.Action,
+		Object: e.Object, Purpose: e.Purpose, RequestID: e.RequestID,
+	}
+	for k, v := range details {
+		switch k {
+		case "xroad_client":
+			ev.XRoadClient = v
+		case "xroad_user":
+			ev.XRoadUser = v
+		default:
+			if ev.Details == nil {
+				ev.Details = make(map[string]string, len(details))
+			}
+			ev.Details[k] = v
 		}
 	}
-	var next sql.NullInt64
-	if err := t.queryRow(`SELECT MAX(seq) FROM audit_events`).Scan(&next); err != nil {
-		return 0, fmt.Errorf("sqlstore: audit seq: %w", err)
-	}
-	seq := uint64(0)
-	if next.Valid {
-		seq = uint64(next.Int64) + 1
-	}
-	ev := audit.Event{
-		Seq: seq, Time: t.now, Actor: e.Actor, Role: e.Role, Person: e.Person, Action: e.Action,
-		Object: e.Object, Purpose: e.Purpose, RequestID: e.RequestID, Details: details,
-	}
-	if x, ok := details["xroad_client"]; ok {
-		ev.XRoadClient = x
-		delete(ev.Details, "xroad_client")
-	}
-	if x, ok := details["xroad_user"]; ok {
-		ev.XRoadUser = x
-		delete(ev.Details, "xroad_user")
-	}
-	if len(ev.Details) == 0 {
-		ev.Details = nil
-	}
 	if err := ev.Validate(); err != nil {
-		return 0, err
+		return err
 	}
-	canon := ev.Canonical()
-	leaf := rfc6962.DefaultHasher.HashLeaf(canon)
-	if _, err := t.exec(`INSERT INTO audit_events (seq, at, person_id, action, canonical, leaf_hash) VALUES (?, ?, ?, ?, ?, ?)`,
-		int64(seq), t.now, e.Person, e.Action, canon, leaf); err != nil {
-		return 0, fmt.Errorf("sqlstore: audit append: %w", err)
+	if _, err := t.exec(`INSERT INTO audit_pending (person_id, body) VALUES (?, ?)`, e.Person, ev.Canonical()); err != nil {
+		return fmt.Errorf("sqlstore: audit append: %w", err)
 	}
-	return seq, nil
+	return nil
 }
 
+// AuditTrail lists the person's sequenced events in log order, then the
+// ones still waiting for the sequencer (Pending, no seq yet) in the order
+// they were queued. One statement reads both tables, so an event the
+// sequencer moves meanwhile is seen exactly once.
 func (t *tx) AuditTrail(person string) ([]platform.AuditEntry, error) {
-	rows, err := t.query(`SELECT canonical FROM audit_events WHERE person_id = ? ORDER BY seq`, person)
+	rows, err := t.query(`SELECT 0 AS pending, seq, canonical FROM audit_events WHERE person_id = ?
+		UNION ALL SELECT 1, id, body FROM audit_pending WHERE person_id = ?
+		ORDER BY 1, 2`, person, person)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: audit trail: %w", err)
 	}
 	defer rows.Close()
 	var out []platform.AuditEntry
 	for rows.Next() {
+		var pending, id int64
 		var b []byte
-		if err := rows.Scan(&b); err != nil {
+		if err := rows.Scan(&pending, &id, &b); err != nil {
 			return nil, fmt.Errorf("sqlstore: audit trail: %w", err)
 		}
 		ev, err := audit.ParseCanonical(b)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: audit trail: %w", err)
+			if pending == 1 {
+				return nil, fmt.Errorf("sqlstore: audit trail: pending event %d: %w", id, err)
+			}
+			return nil, fmt.Errorf("sqlstore: audit trail: event %d: %w", id, err)
 		}
-		out = append(out, platform.AuditEntry{Seq: ev.Seq, Time: ev.Time, Actor: ev.Actor, Role: ev.Role, Person: ev.Person, Action: ev.Action, Object: ev.Object, Purpose: ev.Purpose, RequestID: ev.RequestID})
+		e := platform.AuditEntry{Seq: ev.Seq, Time: ev.Time, Actor: ev.Actor, Role: ev.Role, Person: ev.Person, Action: ev.Action, Object: ev.Object, Purpose: ev.Purpose, RequestID: ev.RequestID}
+		if pending == 1 {
+			e.Seq, e.Pending = 0, true
+		}
+		out = append(out, e)
 	}
 	return out, rows.Err()
 }
