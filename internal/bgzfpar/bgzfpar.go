@@ -155,6 +155,22 @@ func readBlocks(r io.Reader, n int) ([]byte, error) {
 // inflateBlocks decompresses back-to-back BGZF blocks, checking each one's
 // CRC and size so a corrupt file fails rather than scores.
 func inflateBlocks(raw, out []byte, fr *io.ReadCloser) ([]byte, error) {
+	// One buffer for the run, sized from the blocks' trailers (readBlocks
+	// checked the sizes), rather than grown block by block.
+	total := 0
+	for r := raw; len(r) >= 18; {
+		size := int(binary.LittleEndian.Uint16(r[16:])) + 1
+		if size > len(r) || size < 26 {
+			break
+		}
+		total += min(int(binary.LittleEndian.Uint32(r[size-4:size])), 1<<16)
+		r = r[size:]
+	}
+	if cap(out)-len(out) < total {
+		grown := make([]byte, len(out), len(out)+total)
+		copy(grown, out)
+		out = grown
+	}
 	for len(raw) > 0 {
 		xlen := int(binary.LittleEndian.Uint16(raw[10:]))
 		size := int(binary.LittleEndian.Uint16(raw[16:])) + 1
