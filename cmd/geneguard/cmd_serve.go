@@ -84,6 +84,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer a.Close()
+	a.startAuditSequencer(ctx)
 	client, err := queue.Start(ctx, a.store, a.runner, queue.Config{Workers: *workers, RescueAfter: *rescue, Log: a.log})
 	if err != nil {
 		return err
@@ -116,6 +117,7 @@ func (a *app) serve(ctx context.Context, addr string, workers int, auth web.Auth
 	if err != nil {
 		return err
 	}
+	a.startAuditSequencer(ctx)
 	aud, err := a.startCheckpoints(ctx, 10*time.Second)
 	if err != nil {
 		return err

@@ -61,7 +61,11 @@ func openApp(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*app, 
 	return &app{store: st, svc: platform.NewService(st, pseudo), runner: r, dataDir: dataDir, log: log}, nil
 }
 
-func (a *app) Close() error { return a.store.Close() }
+// Close sequences the audit events still queued and closes the database.
+func (a *app) Close() error {
+	a.sequenceAtExit()
+	return a.store.Close()
+}
 
 func (a *app) genotypeDir() string { return filepath.Join(a.dataDir, "genotypes") }
 
