@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/geneguard/geneguard/algorithm"
 	"github.com/geneguard/geneguard/consent"
@@ -259,6 +261,43 @@ func (s *Service) Results(ctx context.Context, p identity.Principal, person, pur
 	if purpose == "" {
 		purpose = "treatment"
 	}
+	return s.clinicalView(ctx, p, person, "view", purpose, map[string]string{})
+}
+
+// PurposeEmergency is the purpose recorded for break-glass access.
+const PurposeEmergency = "emergency"
+
+// MaxBreakGlassReason is the longest break-glass reason, in characters.
+const MaxBreakGlassReason = 500
+
+// BreakGlass is emergency access: a physician with no treatment
+// relationship with the person (so no purpose the normal view could
+// record) opens the person's results, stating why. The reason is
+// mandatory; the access is audited as "break-glass" with it and shown
+// prominently in the person's access log. It shows exactly what Results
+// shows: break-glass stands in for the missing care relationship, never
+// for consent, so results whose consent was withdrawn (or never given)
+// stay hidden.
+func (s *Service) BreakGlass(ctx context.Context, p identity.Principal, person, reason string) ([]result.Result, error) {
+	if p.Role != identity.RolePhysician {
+		return nil, &Error{Code: CodeForbidden, Message: "Only a physician may use emergency (break-glass) access."}
+	}
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return nil, &Error{Code: CodeInvalid, Message: "Emergency access needs a reason: say why you must see this patient's results now. It is shown to the patient."}
+	case !utf8.ValidString(reason):
+		return nil, &Error{Code: CodeInvalid, Message: "The reason is not valid text (UTF-8)."}
+	case utf8.RuneCountInString(reason) > MaxBreakGlassReason:
+		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("The reason is longer than %d characters.", MaxBreakGlassReason)}
+	}
+	return s.clinicalView(ctx, p, person, "break-glass", PurposeEmergency, map[string]string{"reason": reason})
+}
+
+// clinicalView reads the person's current results with consent in force
+// and audits the read as action, with purpose and details, in one
+// transaction.
+func (s *Service) clinicalView(ctx context.Context, p identity.Principal, person, action, purpose string, details map[string]string) ([]result.Result, error) {
 	var out []result.Result
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		out = nil
@@ -282,7 +321,8 @@ func (s *Service) Results(ctx context.Context, p identity.Principal, person, pur
 		for i, r := range out {
 			ids[i] = fmt.Sprint(r.ID)
 		}
-		return audit(ctx, tx, p, person, "view", "results", purpose, map[string]string{"results": fmt.Sprint(ids)})
+		details["results"] = fmt.Sprint(ids)
+		return audit(ctx, tx, p, person, action, "results", purpose, details)
 	})
 	return out, err
 }

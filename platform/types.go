@@ -72,6 +72,9 @@ type AuditEntry struct {
 	Object    string    `json:"object"`
 	Purpose   string    `json:"purpose"`
 	RequestID string    `json:"request_id,omitempty"`
+	// Reason is the free text a person gave for the action, when the
+	// action requires one (break-glass access).
+	Reason string `json:"reason,omitempty"`
 	// Pending: recorded with the action but not yet sequenced into the
 	// hashed log ("not yet sealed").
 	Pending bool `json:"pending,omitempty"`

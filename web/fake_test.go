@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -276,6 +277,35 @@ func (f *fakeService) Results(ctx context.Context, p identity.Principal, person,
 		})
 	}
 	return out, nil
+}
+
+// BreakGlass is the fake's emergency access: physicians only, a reason
+// required, the same consent-filtered results as Results.
+func (f *fakeService) BreakGlass(ctx context.Context, p identity.Principal, person, reason string) ([]result.Result, error) {
+	f.mu.Lock()
+	if err := f.enter(ctx, "BreakGlass"); err != nil {
+		f.mu.Unlock()
+		return nil, err
+	}
+	reason = strings.TrimSpace(reason)
+	switch {
+	case p.Role != identity.RolePhysician:
+		f.mu.Unlock()
+		return nil, forbidden("Only a physician may use emergency access.")
+	case reason == "":
+		f.mu.Unlock()
+		return nil, &platform.Error{Code: platform.CodeInvalid, Message: "Emergency access needs a reason."}
+	}
+	f.mu.Unlock()
+	rs, err := f.Results(ctx, p, person, platform.PurposeEmergency)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := &f.audit[len(f.audit)-1]
+	e.Action, e.Reason = "break-glass", reason
+	return rs, nil
 }
 
 func (f *fakeService) Algorithms(ctx context.Context, p identity.Principal) ([]*algorithm.Version, error) {

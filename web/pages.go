@@ -174,7 +174,13 @@ func (s *server) patientAccessLog(w http.ResponseWriter, r *http.Request, sess *
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "accesslog.html", &view{Title: "Who looked at my data", Data: accessLogView{Entries: entries, Receipts: s.receipts != nil, Me: person}})
+	v := accessLogView{Entries: entries, Receipts: s.receipts != nil, Me: person}
+	for _, e := range entries {
+		if e.Action == "break-glass" {
+			v.BreakGlass++
+		}
+	}
+	s.render(w, r, http.StatusOK, "accesslog.html", &view{Title: "Who looked at my data", Data: v})
 	return nil
 }
 
@@ -218,6 +224,17 @@ type physicianResult struct {
 	IntendedUse string
 }
 
+// patientView is the physician's page of one patient.
+type patientView struct {
+	Person  *platform.Person
+	Results []physicianResult
+	// BreakGlass is the reason given when the page was opened by
+	// emergency access; empty for the ordinary (treatment) view.
+	BreakGlass string
+}
+
+func patientTitle(p *platform.Person) string { return cmp.Or(p.DisplayName, "Patient "+p.ID) }
+
 func (s *server) physicianPatient(w http.ResponseWriter, r *http.Request, sess *session) error {
 	p, id := sess.principal(), r.PathValue("id")
 	person, err := s.svc.Person(r.Context(), p, id)
@@ -228,6 +245,15 @@ func (s *server) physicianPatient(w http.ResponseWriter, r *http.Request, sess *
 	if err != nil {
 		return err
 	}
+	s.render(w, r, http.StatusOK, "patientview.html", &view{
+		Title: patientTitle(person),
+		Data:  patientView{Person: person, Results: s.physicianResults(r, p, results)},
+	})
+	return nil
+}
+
+// physicianResults adds each result's algorithm title and intended use.
+func (s *server) physicianResults(r *http.Request, p identity.Principal, results []result.Result) []physicianResult {
 	known := s.algorithmIndex(r, p)
 	res := make([]physicianResult, 0, len(results))
 	for _, rs := range results {
@@ -239,14 +265,7 @@ func (s *server) physicianPatient(w http.ResponseWriter, r *http.Request, sess *
 		}
 		res = append(res, pr)
 	}
-	s.render(w, r, http.StatusOK, "patientview.html", &view{
-		Title: cmp.Or(person.DisplayName, "Patient "+person.ID),
-		Data: struct {
-			Person  *platform.Person
-			Results []physicianResult
-		}{person, res},
-	})
-	return nil
+	return res
 }
 
 // algorithmIndex maps version hashes and algorithm ids to versions, for

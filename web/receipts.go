@@ -25,6 +25,9 @@ type accessLogView struct {
 	Entries  []platform.AuditEntry
 	Receipts bool
 	Me       string // the patient's pseudonym, shown as "You"
+	// BreakGlass counts the emergency accesses among Entries, announced
+	// above the table.
+	BreakGlass int
 }
 
 func parseSeq(r *http.Request) (uint64, error) {

@@ -33,6 +33,9 @@ type Service interface {
 	// Results returns the person's current results in clinical view (consent in force, not
 	// superseded) and records the view in the audit log with the given purpose.
 	Results(ctx context.Context, p identity.Principal, person, purpose string) ([]result.Result, error)
+	// BreakGlass is a physician's emergency access to the same view, with a mandatory reason,
+	// recorded as "break-glass"; it never shows results whose consent is not in force.
+	BreakGlass(ctx context.Context, p identity.Principal, person, reason string) ([]result.Result, error)
 	Algorithms(ctx context.Context, p identity.Principal) ([]*algorithm.Version, error)
 	AuditTrail(ctx context.Context, p identity.Principal, person string) ([]platform.AuditEntry, error)
 	JobStats(ctx context.Context) (platform.JobStats, error)
@@ -156,6 +159,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /physician", s.page(s.physician))
 	mux.HandleFunc("POST /physician/search", s.page(s.physicianSearch))
 	mux.HandleFunc("GET /physician/patients/{id}", s.page(s.physicianPatient))
+	s.breakGlassRoutes(mux) // emergency access: page and API
 
 	// JSON API.
 	mux.HandleFunc("GET /api/v1/me", s.api(s.apiMe))

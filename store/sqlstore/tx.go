@@ -582,7 +582,7 @@ func (t *tx) AuditTrail(person string) ([]platform.AuditEntry, error) {
 			}
 			return nil, fmt.Errorf("sqlstore: audit trail: event %d: %w", id, err)
 		}
-		e := platform.AuditEntry{Seq: ev.Seq, Time: ev.Time, Actor: ev.Actor, Role: ev.Role, Person: ev.Person, Action: ev.Action, Object: ev.Object, Purpose: ev.Purpose, RequestID: ev.RequestID}
+		e := platform.AuditEntry{Seq: ev.Seq, Time: ev.Time, Actor: ev.Actor, Role: ev.Role, Person: ev.Person, Action: ev.Action, Object: ev.Object, Purpose: ev.Purpose, RequestID: ev.RequestID, Reason: ev.Details["reason"]}
 		if pending == 1 {
 			e.Seq, e.Pending = 0, true
 		}
