@@ -132,7 +132,9 @@ func TestBreakGlassAPI(t *testing.T) {
 	if len(rs) != 1 || rs[0].AlgorithmID != "pgx-cyp2c19" {
 		t.Errorf("break-glass results: %+v", rs)
 	}
-	var apiErr struct{ Error struct{ Code, Message string } }
+	var apiErr struct {
+		Error struct{ Code, Message string }
+	}
 	for _, body := range []string{`{"reason":""}`, `{}`, `{"reason":"x","purpose":"y"}`, `nope`} {
 		mustJSON(t, doc.postJSON(path, body), 400, &apiErr)
 	}
