@@ -299,6 +299,7 @@ func testTriggersWorkerCrash(t *testing.T, b testenv.Backend) {
 	total := func(s platform.JobStats) int {
 		return s.Available + s.Running + s.Completed + s.Retryable + s.Cancelled + s.Discarded
 	}
+	w.SkipTodaysAgePass(t)
 	all := total(stats())
 	w1 := startGeneguard(t, "worker", "--db", dsn, "--data", data, "--workers", "2")
 	waitFor(t, "worker 1 to complete jobs and hold a batch", 90*time.Second, func() (bool, string) {
@@ -335,4 +336,52 @@ func testTriggersWorkerCrash(t *testing.T, b testenv.Backend) {
 		t.Errorf("the age trigger ran nothing")
 	}
 	testenv.AuditLog(t, w.Store) // intact
+}
+
+// TestWorkerRunsAgePass: a worker runs the daily age-milestone pass when
+// it starts (River's periodic job), carrying the mark forward to today and
+// recording the pass in the audit log, so the scheduled trigger needs no
+// cron outside the platform.
+func TestWorkerRunsAgePass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a worker process")
+	}
+	data := dataDir(t)
+	dsn := filepath.Join(data, "geneguard.db")
+	w := testenv.NewWorld(t, dsn)
+	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
+	today := time.Now().UTC().Format("2006-01-02")
+	mark := func() string {
+		var m string
+		if err := w.Store.InTx(context.Background(), func(tx platform.Tx) (err error) {
+			m, err = tx.Mark("age-milestones")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if err := w.Store.InTx(context.Background(), func(tx platform.Tx) error {
+		return tx.SetMark("age-milestones", yesterday)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wk := startGeneguard(t, "worker", "--db", dsn, "--data", data, "--workers", "1")
+	waitFor(t, "the worker's age-milestone pass", 60*time.Second, func() (bool, string) {
+		m := mark()
+		return m >= today, fmt.Sprintf("mark %q; worker output:\n%s", m, wk.output)
+	})
+	wk.stop(t)
+	var found bool
+	for _, e := range testenv.AuditLog(t, w.Store) {
+		if e.Action == "event.age-milestones" && e.Object == today {
+			found = true
+			if e.Details["from"] != today {
+				t.Errorf("pass covered from %s, want %s (the day after the mark)", e.Details["from"], today)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no audit event for the age-milestone pass of %s", today)
+	}
 }

@@ -85,7 +85,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer a.Close()
 	a.startAuditSequencer(ctx)
-	client, err := queue.Start(ctx, a.store, a.runner, queue.Config{Workers: *workers, RescueAfter: *rescue, Log: a.log})
+	client, err := queue.Start(ctx, a.store, a.runner, a.queueConfig(*workers, *rescue))
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (a *app) serve(ctx context.Context, addr string, workers int, auth web.Auth
 	var client *river.Client[*sql.Tx]
 	if workers > 0 {
 		var err error
-		client, err = queue.Start(ctx, a.store, a.runner, queue.Config{Workers: workers, Log: a.log})
+		client, err = queue.Start(ctx, a.store, a.runner, a.queueConfig(workers, 0))
 		if err != nil {
 			return err
 		}

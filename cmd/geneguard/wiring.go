@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/geneguard/geneguard/algorithm"
 	"github.com/geneguard/geneguard/identity"
 	"github.com/geneguard/geneguard/platform"
+	"github.com/geneguard/geneguard/queue"
 	"github.com/geneguard/geneguard/runner"
 	"github.com/geneguard/geneguard/store/sqlstore"
 	"github.com/geneguard/geneguard/web"
@@ -103,4 +105,26 @@ func newLogger(verbose bool) *slog.Logger {
 		lvl = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+// queueConfig is the worker configuration every long-running process uses.
+// The daily age-milestone pass is registered as a River periodic job, which
+// River runs on the elected leader only, so N workers still run it once a
+// day; the pass itself remembers the last day it covered.
+func (a *app) queueConfig(workers int, rescueAfter time.Duration) queue.Config {
+	return queue.Config{
+		Workers:     workers,
+		RescueAfter: rescueAfter,
+		Log:         a.log,
+		AgeMilestones: func(ctx context.Context, day time.Time) error {
+			rep, err := a.svc.AgeMilestones(ctx, identity.System, day)
+			if err != nil {
+				return err
+			}
+			if n := len(rep.Queued); n > 0 {
+				a.log.Info("age milestones", "day", day.Format("2006-01-02"), "queued", n)
+			}
+			return nil
+		},
+	}
 }

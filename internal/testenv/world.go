@@ -283,3 +283,18 @@ func AuditLog(t testing.TB, st *sqlstore.Store) []audit.Event {
 	}
 	return out
 }
+
+// SkipTodaysAgePass records today's age-milestone pass as done without
+// running it. A worker runs the pass when it starts (a River periodic job),
+// and what that queues depends on the calendar day the test runs on; tests
+// that count jobs call this before starting workers so the counts are
+// their own. The pass itself is tested with fixed days.
+func (w *World) SkipTodaysAgePass(t testing.TB) {
+	t.Helper()
+	today := time.Now().UTC().Format("2006-01-02")
+	if err := w.Store.InTx(context.Background(), func(tx platform.Tx) error {
+		return tx.SetMark("age-milestones", today)
+	}); err != nil {
+		t.Fatalf("age-milestone mark: %v", err)
+	}
+}
