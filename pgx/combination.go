@@ -145,7 +145,7 @@ func viableCombinations(covered []*candidate) [][]*candidate {
 
 func (c *candidate) corePositions() []int {
 	var out []int
-	for i := range c.vs {
+	for i := range c.cols.vs {
 		if c.defined(i) != "" {
 			out = append(out, i)
 		}

@@ -77,11 +77,18 @@ type candidate struct {
 	na      int // index in GeneDefinition.NamedAlleles
 	name    string
 	ref     bool
-	alleles []string   // the named allele's definition alleles, per variant
-	vs      []int      // the variant of each observed site (shared by the list)
-	effv    [][]string // per variant and named allele, what a strand must show ("" = anything)
+	cols    *candCols // shared by the list
 	score   int
 	wobbles []int // site indexes whose defined allele is an IUPAC ambiguity code
+}
+
+// candCols is what the candidates of one list share: views of the
+// definition and of the gene's requirement table through the observed
+// variants.
+type candCols struct {
+	def  *GeneDefinition
+	vs   []int      // the variant of each observed site
+	effv [][]string // per variant and named allele, what a strand must show ("" = anything)
 }
 
 // geneData is everything about one sample and one gene the matcher needs.
@@ -383,6 +390,7 @@ func (gd *geneData) buildCandidates(ex *Exemption, assumeReference bool) []candi
 	// requirement table through the observed variants, shared by every
 	// candidate: a cohort with scattered missing data builds many lists.
 	vs := make([]int, len(gd.sites))
+	cols := &candCols{def: def, vs: vs, effv: m.eff}
 	obs := make([]uint64, (len(def.Variants)+63)/64)
 	for i, s := range gd.sites {
 		vs[i] = s.v
@@ -403,7 +411,7 @@ func (gd *geneData) buildCandidates(ex *Exemption, assumeReference bool) []candi
 		if score == 0 {
 			continue
 		}
-		c := candidate{na: nai, name: na.Name, ref: na.Reference, alleles: na.Alleles, vs: vs, effv: m.eff, score: score}
+		c := candidate{na: nai, name: na.Name, ref: na.Reference, cols: cols, score: score}
 		if wob {
 			for i, v := range vs {
 				if a := na.Alleles[v]; a != "" && isWobble(a) {
@@ -417,13 +425,15 @@ func (gd *geneData) buildCandidates(ex *Exemption, assumeReference bool) []candi
 }
 
 // defined is the definition's own allele at site i ("" = undefined).
-func (c *candidate) defined(i int) string { return c.alleles[c.vs[i]] }
+func (c *candidate) defined(i int) string {
+	return c.cols.def.NamedAlleles[c.na].Alleles[c.cols.vs[i]]
+}
 
 // eff is what a strand must show at site i ("" = anything).
-func (c *candidate) eff(i int) string { return c.effv[c.vs[i]][c.na] }
+func (c *candidate) eff(i int) string { return c.cols.effv[c.cols.vs[i]][c.na] }
 
 func (c *candidate) matches(strand []string) bool {
-	for i := range c.vs {
+	for i := range c.cols.vs {
 		if d := c.eff(i); d != "" && !alleleMatches(d, strand[i]) {
 			return false
 		}
