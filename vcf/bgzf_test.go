@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/biogo/hts/bgzf"
-
 )
 
 // TestTruncatedBGZF: a BGZF file cut between blocks is a valid shorter
