@@ -16,6 +16,28 @@ type MedicationRequest struct {
 	ID      string // the resource id, or a content hash when it has none
 	Patient identity.PersonalCode
 	Drugs   []string // lower-case INN, from codings (ATC, RxNorm) and text
+	// Status is the FHIR request status (active, draft, on-hold,
+	// cancelled, completed, entered-in-error, stopped, unknown); "" when
+	// the resource gives none.
+	Status string
+}
+
+// Triggers reports whether the order is one a prescriber is about to give
+// or has given and still stands: only an active or draft order (or one
+// sent without a status) asks for PGx guidance. A cancelled, stopped,
+// completed, on-hold, unknown or entered-in-error order queues nothing.
+func (mr *MedicationRequest) Triggers() bool {
+	switch mr.Status {
+	case "", "active", "draft":
+		return true
+	}
+	return false
+}
+
+// medicationStatuses are FHIR R4's MedicationRequest status codes.
+var medicationStatuses = map[string]bool{
+	"active": true, "on-hold": true, "cancelled": true, "completed": true,
+	"entered-in-error": true, "stopped": true, "draft": true, "unknown": true,
 }
 
 // PersonalCodeSystem is the FHIR identifier system of the Estonian
@@ -91,7 +113,10 @@ func ParseMedicationRequest(b []byte) (*MedicationRequest, error) {
 	if err != nil {
 		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("MedicationRequest.subject must identify the patient by personal code (identifier system %s or Patient/<code>): %v", PersonalCodeSystem, err)}
 	}
-	mr := &MedicationRequest{ID: r.ID, Patient: code}
+	if r.Status != "" && !medicationStatuses[r.Status] {
+		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("MedicationRequest.status %q is not a FHIR R4 request status (active, draft, on-hold, cancelled, completed, entered-in-error, stopped, unknown)", r.Status)}
+	}
+	mr := &MedicationRequest{ID: r.ID, Patient: code, Status: r.Status}
 	if mr.ID == "" {
 		mr.ID = eventID(b)
 	}

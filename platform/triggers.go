@@ -48,6 +48,9 @@ type PrescriptionAnswer struct {
 	Drug      string            `json:"drug"`
 	Outcomes  map[string]string `json:"outcomes"` // algorithm id → outcome
 	Duplicate bool              `json:"duplicate"`
+	// Ignored explains why the event queued nothing and was not recorded:
+	// the order is not active (cancelled, stopped, completed, ...).
+	Ignored string `json:"ignored,omitempty"`
 }
 
 // MedicationRequested handles a prescription (a FHIR R4 MedicationRequest,
@@ -62,6 +65,15 @@ func (s *Service) MedicationRequested(ctx context.Context, p identity.Principal,
 	}
 	person := s.pseudo.Pseudonym(mr.Patient)
 	ans := &PrescriptionAnswer{EventID: mr.ID, Person: person, Outcomes: map[string]string{}}
+	if !mr.Triggers() {
+		// A withdrawn or finished order is no prescription about to be
+		// given: nothing is computed, suggested or recorded for it.
+		if len(mr.Drugs) > 0 {
+			ans.Drug = mr.Drugs[0]
+		}
+		ans.Ignored = fmt.Sprintf("MedicationRequest %s has status %q: only active or draft orders trigger PGx guidance; nothing was queued", mr.ID, mr.Status)
+		return ans, nil
+	}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		ans.Outcomes, ans.Duplicate, ans.Drug = map[string]string{}, false, ""
 		if _, err := tx.Person(person); IsNotFound(err) {

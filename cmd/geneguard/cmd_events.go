@@ -58,6 +58,10 @@ func eventsMedication(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	if ans.Ignored != "" {
+		fmt.Fprintf(stdout, "medication request %s for %s not processed: %s\n", ans.EventID, ans.Person, ans.Ignored)
+		return nil
+	}
 	dup := ""
 	if ans.Duplicate {
 		dup = " (already recorded; nothing new queued)"
