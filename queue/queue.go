@@ -29,7 +29,7 @@ type Worker struct {
 func (w *Worker) Work(ctx context.Context, job *river.Job[sqlstore.ComputeArgs]) error {
 	out, err := w.Runner.Compute(ctx, job.Args.ComputeJob)
 	if err != nil {
-		return err
+		return retryOrCancel(w.Log, job.ID, err)
 	}
 	if w.Log != nil {
 		w.Log.Debug("computed", "job", job.ID, "person", job.Args.Person, "algorithm", job.Args.AlgorithmID, "outcome", out)
@@ -52,12 +52,26 @@ type BatchWorker struct {
 func (w *BatchWorker) Work(ctx context.Context, job *river.Job[sqlstore.BatchArgs]) error {
 	out, err := w.Runner.ComputeBatch(ctx, job.Args.BatchJob)
 	if err != nil {
-		return err
+		return retryOrCancel(w.Log, job.ID, err)
 	}
 	if w.Log != nil {
 		w.Log.Debug("computed batch", "job", job.ID, "algorithm", job.Args.AlgorithmID, "persons", len(job.Args.Persons), "outcomes", out)
 	}
 	return nil
+}
+
+// retryOrCancel returns a transient error for River to retry, and cancels
+// the job on a permanent one (a genome build the bundle is not for, a
+// malformed bundle or input): every retry would fail the same way, and the
+// runner has recorded the failed run once already.
+func retryOrCancel(log *slog.Logger, id int64, err error) error {
+	if !runner.IsPermanent(err) {
+		return err
+	}
+	if log != nil {
+		log.Warn("job cancelled: permanent failure, not retried", "job", id, "error", err)
+	}
+	return river.JobCancel(err)
 }
 
 // Timeout lets a batch run as long as the rescue interval, twice a single

@@ -96,8 +96,11 @@ const writeChunk = 32
 
 // Compute runs one job. It is idempotent: a job run twice (a worker killed
 // after the write but before the queue marked the job done) finds its result
-// by (person, version, input fingerprint) and writes nothing new. An engine
-// failure is returned, so the queue retries the job.
+// by (person, version, input fingerprint) and writes nothing new. A
+// failure is returned: a PermanentError (the engine failed on the input, a
+// genome build the bundle is not for, a malformed bundle or file) is
+// recorded once as a failed run and must not be retried; any other error
+// (a busy database) is for the queue to retry.
 func (r *Runner) Compute(ctx context.Context, job platform.ComputeJob) (Outcome, error) {
 	out, err := r.compute(ctx, job.AlgorithmID, job.VersionHash, job.Trigger, []string{job.Person}, true)
 	if err != nil {
@@ -151,6 +154,9 @@ func (r *Runner) compute(ctx context.Context, algorithmID, hash string, trig res
 	err := r.Store.Read(ctx, func(tx platform.Tx) error {
 		var err error
 		if v, err = tx.Algorithm(hash); err != nil {
+			if platform.IsNotFound(err) {
+				return &PermanentError{Err: fmt.Errorf("runner: %w", err)}
+			}
 			return err
 		}
 		for _, w := range ws {
@@ -186,7 +192,7 @@ func (r *Runner) compute(ctx context.Context, algorithmID, hash string, trig res
 		return nil, err
 	}
 	if v.Manifest.ID != algorithmID {
-		return nil, fmt.Errorf("runner: job names algorithm %s but version %s is %s", algorithmID, algorithm.ShortHash(v.Hash), v.Manifest.ID)
+		return nil, &PermanentError{Err: fmt.Errorf("runner: job names algorithm %s but version %s is %s", algorithmID, algorithm.ShortHash(v.Hash), v.Manifest.ID)}
 	}
 	todo := ws[:0:0]
 	for _, w := range ws {
@@ -196,12 +202,19 @@ func (r *Runner) compute(ctx context.Context, algorithmID, hash string, trig res
 	}
 	if len(todo) > 0 {
 		if err := r.run(ctx, v, todo, strict); err != nil {
-			if strict && len(todo) == 1 && ctx.Err() == nil {
-				// The failure is returned for the queue to retry; the
-				// attempt still counts in usage.
-				w := todo[0]
+			if ctx.Err() == nil && ((strict && len(todo) == 1) || IsPermanent(err)) {
+				// The attempt counts in usage as a failed run. A
+				// transient failure is returned for the queue to retry
+				// (each attempt is a run); a permanent one is not
+				// retried (the queue cancels the job), so it is
+				// recorded once.
 				_ = r.Store.InTx(ctx, func(tx platform.Tx) error {
-					return tx.RecordRun(platform.Run{Person: w.id, AlgorithmID: v.Manifest.ID, VersionHash: v.Hash, Trigger: trig, InputFingerprint: w.fp, Outcome: platform.RunFailed, DurationMS: w.ms, Worker: r.Worker})
+					for _, w := range todo {
+						if err := tx.RecordRun(platform.Run{Person: w.id, AlgorithmID: v.Manifest.ID, VersionHash: v.Hash, Trigger: trig, InputFingerprint: w.fp, Outcome: platform.RunFailed, DurationMS: w.ms, Worker: r.Worker}); err != nil {
+							return err
+						}
+					}
+					return nil
 				})
 			}
 			return nil, err
@@ -222,11 +235,11 @@ func (r *Runner) compute(ctx context.Context, algorithmID, hash string, trig res
 func (r *Runner) run(ctx context.Context, v *algorithm.Version, ws []*work, strict bool) error {
 	eng, ok := r.Engines[v.Manifest.Kind]
 	if !ok {
-		return fmt.Errorf("runner: no engine for kind %s", v.Manifest.Kind)
+		return &PermanentError{Err: fmt.Errorf("runner: no engine for kind %s", v.Manifest.Kind)}
 	}
 	loci, err := eng.Loci(v)
 	if err != nil {
-		return fmt.Errorf("runner: %s: declared loci: %w", v.Manifest.ID, err)
+		return permanent(fmt.Errorf("runner: %s: declared loci: %w", v.Manifest.ID, err))
 	}
 	byDataset := map[int64][]*work{}
 	var order []int64
@@ -245,7 +258,9 @@ func (r *Runner) run(ctx context.Context, v *algorithm.Version, ws []*work, stri
 		}
 		vcfs, err := ExtractMany(group[0].ds.Path, idxs, loci)
 		if err != nil {
-			return fmt.Errorf("runner: dataset %d: %w", id, err)
+			// A malformed file fails every time; an unreadable one
+			// (a volume not mounted yet) may not.
+			return permanent(fmt.Errorf("runner: dataset %d: %w", id, err))
 		}
 		for _, w := range group {
 			if err := ctx.Err(); err != nil {
@@ -259,7 +274,12 @@ func (r *Runner) run(ctx context.Context, v *algorithm.Version, ws []*work, stri
 			if err != nil {
 				err = fmt.Errorf("runner: %s@%s for %s: %w", v.Manifest.ID, v.Manifest.Version, w.id, err)
 				if strict {
-					return err
+					// Same input, same version, same output: an
+					// engine's failure recurs on every attempt.
+					if ctx.Err() != nil {
+						return err
+					}
+					return permanent(err)
 				}
 				w.outcome, w.err = OutcomeFailed, err
 				continue

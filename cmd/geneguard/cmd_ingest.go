@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/geneguard/geneguard/identity"
 	"github.com/geneguard/geneguard/ingest"
@@ -14,7 +15,7 @@ func init() {
 }
 
 func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("ingest", "Validates a VCF end to end, stores it content-addressed, records its samples as persons\nand queues every consented active algorithm for them, in one transaction. A malformed\nfile is rejected whole: nothing is written.", stderr)
+	fs := newFlagSet("ingest", "Validates a VCF end to end, stores it content-addressed, records its samples as persons\nand queues every consented active algorithm for them, in one transaction. A malformed\nfile is rejected whole: nothing is written. Each active algorithm is checked against the\nfile's genome build: one that cannot use it is named and not queued, and a file that no\nactive algorithm can use is refused.", stderr)
 	dsn := fs.String("db", "", "database: SQLite file path or postgres:// URL (default DATA/geneguard.db)")
 	data := fs.String("data", "geneguard-data", "data directory: genotype store and keys")
 	path := fs.String("vcf", "", "VCF file (plain or bgzipped) whose sample IDs are personal codes")
@@ -42,12 +43,25 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	op := identity.Principal{Subject: "operator", Name: "operator (CLI)", Role: identity.RoleOperator}
-	jobs, err := a.svc.IngestDataset(ctx, op, &p.Dataset, p.Samples)
+	rep, err := a.svc.Ingest(ctx, op, &p.Dataset, p.Samples)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "ingested dataset %d: %d samples, %d records, build %s, sha256 %s; %d jobs queued\n",
-		p.Dataset.ID, p.Dataset.Samples, p.Dataset.Records, orUnknown(p.Dataset.Build), p.Dataset.SHA256[:12], jobs)
+		p.Dataset.ID, p.Dataset.Samples, p.Dataset.Records, orUnknown(p.Dataset.Build), p.Dataset.SHA256[:12], rep.Jobs)
+	for _, f := range rep.Algorithms {
+		switch {
+		case !f.Fits:
+			fmt.Fprintf(stdout, "  %s@%s: cannot use this file, not queued: %s\n", f.AlgorithmID, f.Version, f.Reason)
+		case f.Reason != "":
+			fmt.Fprintf(stdout, "  %s@%s: %s\n", f.AlgorithmID, f.Version, f.Reason)
+		default:
+			fmt.Fprintf(stdout, "  %s@%s: build %s fits\n", f.AlgorithmID, f.Version, p.Dataset.Build)
+		}
+	}
+	if u := rep.Unfit(); len(u) > 0 {
+		fmt.Fprintf(stderr, "warning: %d of %d active algorithms cannot use genotypes on %s (%s); their results for these persons will not be computed from this file\n", len(u), len(rep.Algorithms), p.Dataset.Build, strings.Join(u, ", "))
+	}
 	return nil
 }
 

@@ -60,7 +60,10 @@ func openApp(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*app, 
 		Engines: map[algorithm.Kind]runner.Engine{algorithm.KindPGx: runner.NewPGxEngine(), algorithm.KindPRS: runner.NewPRSEngine(), algorithm.KindMonogenic: runner.NewMonogenicEngine()},
 		Worker:  fmt.Sprintf("%s/%d", host, os.Getpid()),
 	}
-	return &app{store: st, svc: platform.NewService(st, pseudo), runner: r, dataDir: dataDir, log: log}, nil
+	svc := platform.NewService(st, pseudo)
+	// Ingest reports (and refuses) genome builds no active algorithm can use.
+	svc.SetBuildChecker(r)
+	return &app{store: st, svc: svc, runner: r, dataDir: dataDir, log: log}, nil
 }
 
 // Close sequences the audit events still queued and closes the database.

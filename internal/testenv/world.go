@@ -65,6 +65,7 @@ func NewWorld(t testing.TB, dsn string) *World {
 		Pseudo:      pseudo,
 		GenotypeDir: t.TempDir(),
 	}
+	w.Service.SetBuildChecker(w.Runner)
 	ctx := context.Background()
 	for _, mk := range []func() (*algorithm.Version, error){demo.PGxAlgorithm, demo.PRSAlgorithm} {
 		v, err := mk()
