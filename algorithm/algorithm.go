@@ -86,6 +86,7 @@ type Version struct {
 	Status      Status            `json:"status"`
 	SubmittedBy string            `json:"submitted_by"`
 	ApprovedBy  string            `json:"approved_by,omitempty"`
+	ActivatedBy string            `json:"activated_by,omitempty"`
 	CreatedAt   time.Time         `json:"created_at"`
 	// Validation is the latest validation run's report (nil before one).
 	Validation *Report `json:"validation,omitempty"`

@@ -56,6 +56,46 @@ func (r Report) Failures() string {
 	return strings.Join(out, "; ")
 }
 
+// FirstFailure describes the first failing case (or the lack of cases);
+// empty when the report passed.
+func (r Report) FirstFailure() string {
+	if r.Passed() {
+		return ""
+	}
+	f := r.Failures()
+	if i := strings.Index(f, "; "); i >= 0 {
+		f = f[:i]
+	}
+	return f
+}
+
+// ValidationSummary says in one line where a version's validation
+// stands: "2/2 passed", "FAILED: 1 of 2 cases failed; first: case
+// …", "no validation cases in the manifest", or "not run (2 cases)".
+func ValidationSummary(v *Version) string {
+	r := v.Validation
+	switch {
+	case r != nil && r.Passed():
+		return fmt.Sprintf("%d/%d passed", len(r.Cases), len(r.Cases))
+	case r != nil && len(r.Cases) == 0:
+		return "FAILED: " + r.Failures()
+	case r != nil:
+		failed := 0
+		for _, c := range r.Cases {
+			if !c.Pass {
+				failed++
+			}
+		}
+		return fmt.Sprintf("FAILED: %d of %d cases failed; first: %s", failed, len(r.Cases), r.FirstFailure())
+	case len(v.Manifest.Validation) == 0:
+		return "no validation cases in the manifest"
+	}
+	if n := len(v.Manifest.Validation); n != 1 {
+		return fmt.Sprintf("not run (%d cases)", n)
+	}
+	return "not run (1 case)"
+}
+
 // Matches reports whether an engine's output satisfies a case: its
 // expectation equals the one-line summary or the category exactly.
 func (c Case) Matches(summary, category string) bool {

@@ -72,7 +72,6 @@ func label(v *algorithm.Version) string { return v.Manifest.ID + "@" + v.Manifes
 // submitter is the principal, not whatever the bundle says, so the four
 // eyes rule compares accounts.
 func (s *Service) SubmitAlgorithm(ctx context.Context, p identity.Principal, v *algorithm.Version) error {
-	v.SubmittedBy = actorID(p)
 	v.Status = algorithm.StatusDraft
 	v.ApprovedBy = ""
 	return s.RegisterAlgorithm(ctx, p, v)
@@ -86,6 +85,9 @@ func (s *Service) SubmitAlgorithm(ctx context.Context, p identity.Principal, v *
 func (s *Service) ValidateAlgorithm(ctx context.Context, p identity.Principal, hash string) (algorithm.Report, error) {
 	if p.Role != identity.RoleOperator && p.Role != identity.RoleGovernance && p.Role != identity.RoleSystem {
 		return algorithm.Report{}, &Error{Code: CodeForbidden, Message: "only an operator or the governance board validates algorithms"}
+	}
+	if _, err := staffAccount(p); err != nil {
+		return algorithm.Report{}, err
 	}
 	if s.validator == nil {
 		return algorithm.Report{}, Errorf(CodeInternal, "platform: no validator configured")
@@ -138,10 +140,15 @@ func (s *Service) ValidateAlgorithm(ctx context.Context, p identity.Principal, h
 }
 
 // ApproveAlgorithm records the governance board's approval of a validated
-// version. Four eyes: the approver must not be the submitter.
+// version. Four eyes: the approver must not be the submitter, however
+// either account name is spelled (NormalizeAccount).
 func (s *Service) ApproveAlgorithm(ctx context.Context, p identity.Principal, hash string) error {
 	if p.Role != identity.RoleGovernance {
 		return &Error{Code: CodeForbidden, Message: "only a member of the governance board approves algorithms"}
+	}
+	approver, err := staffAccount(p)
+	if err != nil {
+		return err
 	}
 	return s.store.InTx(ctx, func(tx Tx) error {
 		v, err := tx.Algorithm(hash)
@@ -155,10 +162,10 @@ func (s *Service) ApproveAlgorithm(ctx context.Context, p identity.Principal, ha
 			return &Error{Code: CodeConflict, Message: fmt.Sprintf("%s has not been validated; run its validation cases first", label(v))}
 		case v.Status != algorithm.StatusValidated:
 			return &Error{Code: CodeConflict, Message: fmt.Sprintf("%s is %s; only a validated version can be approved", label(v), v.Status)}
-		case actorID(p) == v.SubmittedBy:
+		case sameAccount(approver, v.SubmittedBy):
 			return &Error{Code: CodeConflict, Message: fmt.Sprintf("four eyes: %s submitted %s and cannot also approve it; another member of the governance board must", v.SubmittedBy, label(v))}
 		}
-		if err := tx.SetAlgorithmStatus(hash, algorithm.StatusApproved, actorID(p)); err != nil {
+		if err := tx.SetAlgorithmStatus(hash, algorithm.StatusApproved, approver); err != nil {
 			return err
 		}
 		return audit(ctx, tx, p, "", "algorithm.approve", label(v), "registry", map[string]string{"hash": hash, "submitted_by": v.SubmittedBy})
@@ -173,10 +180,18 @@ type ActivationReport struct {
 	Jobs    int    `json:"jobs"`              // batch jobs queued for them
 }
 
+// BuiltinApprover is recorded as the approver of a built-in version: one
+// the platform itself registered and activated (see ActivateAlgorithm),
+// so the registry says how it came to be active instead of showing no
+// approver.
+const BuiltinApprover = "system (built-in)"
+
 // Activate makes an approved version the active one (retiring the previous
 // active version) and queues a recomputation for every consented person
-// with genotypes. The system principal may activate a draft: that is how
-// the built-in versions are bootstrapped (demo, tests).
+// with genotypes. The system principal may activate its own draft
+// without the board: that is how the built-in versions are bootstrapped
+// (demo, tests). Their validation cases, if they have any, run first and
+// must pass, and BuiltinApprover is recorded as their approver.
 func (s *Service) Activate(ctx context.Context, p identity.Principal, hash string) error {
 	_, err := s.ActivateAlgorithm(ctx, p, hash)
 	return err
@@ -190,15 +205,28 @@ func (s *Service) ActivateAlgorithm(ctx context.Context, p identity.Principal, h
 	if err := mayGovern(p, "activates algorithms"); err != nil {
 		return ActivationReport{}, err
 	}
+	activator, err := staffAccount(p)
+	if err != nil {
+		return ActivationReport{}, err
+	}
+	if p.Role == identity.RoleSystem {
+		if err := s.validateBuiltin(ctx, p, hash); err != nil {
+			return ActivationReport{}, err
+		}
+	}
 	var rep ActivationReport
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err = s.store.InTx(ctx, func(tx Tx) error {
 		rep = ActivationReport{Hash: hash}
 		v, err := tx.Algorithm(hash)
 		if err != nil {
 			return err
 		}
-		if v.Status != algorithm.StatusApproved && !(p.Role == identity.RoleSystem && v.Status == algorithm.StatusDraft) {
+		builtin := isBuiltinBootstrap(p, v)
+		if v.Status != algorithm.StatusApproved && !builtin {
 			return &Error{Code: CodeConflict, Message: fmt.Sprintf("version %s is %s; only an approved version can be activated", algorithm.ShortHash(hash), v.Status)}
+		}
+		if builtin && v.Validation != nil && !v.Validation.Passed() {
+			return &Error{Code: CodeConflict, Message: fmt.Sprintf("built-in %s failed validation and is not activated: %s", label(v), v.Validation.Failures())}
 		}
 		if old, err := activeVersion(tx, v.Manifest.ID); err == nil {
 			if err := tx.SetAlgorithmStatus(old.Hash, algorithm.StatusRetired, ""); err != nil {
@@ -208,7 +236,19 @@ func (s *Service) ActivateAlgorithm(ctx context.Context, p identity.Principal, h
 		} else if ErrorCode(err) != CodeNotFound {
 			return err
 		}
+		details := map[string]string{"hash": hash}
+		if builtin {
+			// Recorded as approved (with its time stamp) by the system's
+			// built-in rule before it becomes active.
+			if err := tx.SetAlgorithmStatus(hash, algorithm.StatusApproved, BuiltinApprover); err != nil {
+				return err
+			}
+			details["approved_by"] = BuiltinApprover
+		}
 		if err := tx.SetAlgorithmStatus(hash, algorithm.StatusActive, ""); err != nil {
+			return err
+		}
+		if err := tx.RecordActivator(hash, activator); err != nil {
 			return err
 		}
 		samples, err := tx.ConsentedSamples(v.Manifest.ID)
@@ -220,13 +260,43 @@ func (s *Service) ActivateAlgorithm(ctx context.Context, p identity.Principal, h
 			return err
 		}
 		rep.Persons, rep.Jobs = len(samples), jobs
-		details := map[string]string{"hash": hash, "persons": fmt.Sprint(len(samples)), "jobs": fmt.Sprint(jobs)}
+		details["persons"], details["jobs"] = fmt.Sprint(len(samples)), fmt.Sprint(jobs)
 		if rep.Retired != "" {
 			details["retired"] = rep.Retired
 		}
 		return audit(ctx, tx, p, "", "algorithm.activate", label(v), "registry", details)
 	})
 	return rep, err
+}
+
+// isBuiltinBootstrap reports whether p activating v is the platform
+// bootstrapping a built-in version: the system principal, a version the
+// system itself registered, not yet approved by the board.
+func isBuiltinBootstrap(p identity.Principal, v *algorithm.Version) bool {
+	return p.Role == identity.RoleSystem && sameAccount(v.SubmittedBy, actorID(p)) &&
+		(v.Status == algorithm.StatusDraft || v.Status == algorithm.StatusValidated)
+}
+
+// validateBuiltin runs a built-in draft's validation cases (if it has any)
+// before the system activates it; a failure keeps it a draft, with its
+// report stored, and is returned.
+func (s *Service) validateBuiltin(ctx context.Context, p identity.Principal, hash string) error {
+	var v *algorithm.Version
+	if err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		v, err = tx.Algorithm(hash)
+		return err
+	}); err != nil {
+		return err
+	}
+	if !isBuiltinBootstrap(p, v) || v.Status != algorithm.StatusDraft || len(v.Manifest.Validation) == 0 {
+		return nil
+	}
+	if s.validator == nil {
+		return &Error{Code: CodeConflict, Message: fmt.Sprintf("built-in %s has %d validation cases but no validator is configured to run them; it is not activated", label(v), len(v.Manifest.Validation))}
+	}
+	_, err := s.ValidateAlgorithm(ctx, p, hash)
+	return err
 }
 
 // Batches groups dataset samples (ordered by dataset) into batch jobs of

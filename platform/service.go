@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/geneguard/geneguard/algorithm"
@@ -19,7 +20,17 @@ type Service struct {
 	store     Store
 	pseudo    *identity.Pseudonymizer
 	validator Validator
-	builds    BuildChecker
+	// Now is the service's clock (tests set it); nil means time.Now. It
+	// decides what "today" is for checks such as the age-milestone pass
+	// refusing future days; records are stamped by the store's clock.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // NewService returns a service on store; pseudo turns personal codes into
@@ -46,15 +57,19 @@ func audit(ctx context.Context, tx Tx, p identity.Principal, person, action, obj
 	if m.XRoadUserID != "" {
 		details["xroad_user"] = m.XRoadUserID
 	}
-	return tx.Audit(AuditEntry{Actor: actorID(p), Role: string(p.Role), Person: person, Action: action, Object: object, Purpose: purpose, RequestID: m.RequestID}, details)
+	actor, err := staffAccount(p)
+	if err != nil {
+		return err
+	}
+	return tx.Audit(AuditEntry{Actor: actor, Role: string(p.Role), Person: person, Action: action, Object: object, Purpose: purpose, RequestID: m.RequestID}, details)
 }
 
 // actorID is how a principal is named in stored records: a patient by
 // pseudonym, because the personal code must never be stored; staff and
-// systems by their account.
+// systems by their account, in its one spelling (NormalizeAccount).
 func actorID(p identity.Principal) string {
-	if p.Role == identity.RolePatient && p.Person != "" {
-		return p.Person
+	if a, err := staffAccount(p); err == nil {
+		return a
 	}
 	return p.Subject
 }
@@ -254,13 +269,19 @@ func activeVersion(tx Tx, algorithmID string) (*algorithm.Version, error) {
 }
 
 // Results returns the person's current results in clinical view: only
-// algorithms whose consent is in force. The view is audited with purpose.
+// algorithms whose consent is in force. The view is audited with purpose,
+// which must pass CheckPurpose ("" records "treatment").
 func (s *Service) Results(ctx context.Context, p identity.Principal, person, purpose string) ([]result.Result, error) {
 	if err := mayReadPerson(p, person); err != nil {
 		return nil, err
 	}
 	if purpose == "" {
+		// A caller stating none (the service's own pages) views to treat.
 		purpose = "treatment"
+	}
+	purpose, err := CheckPurpose(purpose)
+	if err != nil {
+		return nil, err
 	}
 	return s.clinicalView(ctx, p, person, "view", purpose, map[string]string{})
 }
@@ -368,11 +389,18 @@ func (s *Service) AuditTrail(ctx context.Context, p identity.Principal, person s
 // JobStats reports queue progress.
 func (s *Service) JobStats(ctx context.Context) (JobStats, error) { return s.store.JobStats(ctx) }
 
-// RegisterAlgorithm stores a new version as a draft.
+// RegisterAlgorithm stores a new version as a draft submitted by p.
 func (s *Service) RegisterAlgorithm(ctx context.Context, p identity.Principal, v *algorithm.Version) error {
 	if p.Role != identity.RoleOperator && p.Role != identity.RoleSystem {
 		return &Error{Code: CodeForbidden, Message: "only an operator submits algorithms"}
 	}
+	// The submitter is the principal, not whatever the bundle says, so the
+	// four-eyes rule compares accounts.
+	submitter, err := staffAccount(p)
+	if err != nil {
+		return err
+	}
+	v.SubmittedBy = submitter
 	return s.store.InTx(ctx, func(tx Tx) error {
 		if err := tx.InsertAlgorithm(v); err != nil {
 			return err
@@ -385,30 +413,11 @@ func (s *Service) RegisterAlgorithm(ctx context.Context, p identity.Principal, v
 // its samples, and queues every consented active algorithm for them, all in
 // one transaction.
 func (s *Service) IngestDataset(ctx context.Context, p identity.Principal, d *Dataset, samples []IngestSample) (jobs int, err error) {
-	rep, err := s.Ingest(ctx, p, d, samples)
-	if err != nil {
-		return 0, err
-	}
-	return rep.Jobs, nil
-}
-
-// Ingest is IngestDataset, reporting per active algorithm whether it can
-// use the file's genome build (see IngestReport).
-func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, samples []IngestSample) (*IngestReport, error) {
 	if p.Role != identity.RoleOperator && p.Role != identity.RoleSystem {
-		return nil, &Error{Code: CodeForbidden, Message: "only an operator ingests genotypes"}
+		return 0, &Error{Code: CodeForbidden, Message: "only an operator ingests genotypes"}
 	}
-	rep := &IngestReport{}
-	err := s.store.InTx(ctx, func(tx Tx) error {
-		*rep = IngestReport{}
-		algs, err := tx.ActiveAlgorithms()
-		if err != nil {
-			return err
-		}
-		algs, err = s.fitBuild(d, algs, rep)
-		if err != nil {
-			return err
-		}
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		jobs = 0
 		ds := make([]DatasetSample, len(samples))
 		for i, smp := range samples {
 			person := Person{ID: s.pseudo.Pseudonym(smp.Code), BirthDate: smp.Code.BirthDate(), Sex: smp.Code.Sex(), DisplayName: smp.DisplayName}
@@ -431,6 +440,10 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 			for _, o := range orders {
 				ordered[smp.Person+"\x00"+o.AlgorithmID] = true
 			}
+		}
+		algs, err := tx.ActiveAlgorithms()
+		if err != nil {
+			return err
 		}
 		var q []ComputeJob
 		var batches []BatchJob
@@ -470,20 +483,13 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 		if err := tx.EnqueueBatches(batches); err != nil {
 			return err
 		}
-		rep.Jobs = len(q)
+		jobs = len(q)
 		for _, b := range batches {
-			rep.Jobs += len(b.Persons) // counted per person computed
+			jobs += len(b.Persons) // counted per person computed
 		}
-		details := map[string]string{"sha256": d.SHA256, "samples": fmt.Sprint(len(samples)), "source": d.Source, "jobs": fmt.Sprint(len(q)), "build": d.Build}
-		if u := rep.Unfit(); len(u) > 0 {
-			details["build_unfit"] = strings.Join(u, ",")
-		}
-		return audit(ctx, tx, p, "", "ingest", fmt.Sprintf("dataset %d", d.ID), "biobank ingest", details)
+		return audit(ctx, tx, p, "", "ingest", fmt.Sprintf("dataset %d", d.ID), "biobank ingest", map[string]string{"sha256": d.SHA256, "samples": fmt.Sprint(len(samples)), "source": d.Source, "jobs": fmt.Sprint(len(q))})
 	})
-	if err != nil {
-		return nil, err
-	}
-	return rep, nil
+	return jobs, err
 }
 
 // IngestSample is one VCF sample column identified as a person.

@@ -59,6 +59,8 @@ type Tx interface {
 	// SetAlgorithmStatus moves a version to s, stamping the time it
 	// entered s (validated_at, approved_at, activated_at, retired_at).
 	SetAlgorithmStatus(hash string, s algorithm.Status, approver string) error
+	// RecordActivator records who made the version active.
+	RecordActivator(hash, actor string) error
 	// RecordValidation stores a validation report on a version.
 	RecordValidation(hash string, r algorithm.Report) error
 

@@ -272,12 +272,19 @@ const ageMark = "age-milestones"
 // lists none) in the days after the last pass up to and including day.
 // The pass's high-water mark is stored in the same transaction as the
 // jobs, so running it twice for a day queues nothing the second time; the
-// first pass ever looks at day alone.
+// first pass ever looks at day alone. A day after today (by the service's
+// clock, UTC) is refused.
 func (s *Service) AgeMilestones(ctx context.Context, p identity.Principal, day time.Time) (*AgeMilestoneReport, error) {
 	if p.Role != identity.RoleSystem && p.Role != identity.RoleOperator {
 		return nil, &Error{Code: CodeForbidden, Message: "only the platform's scheduler or an operator runs the age-milestone pass"}
 	}
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	now := s.now()
+	if today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC); day.After(today) {
+		// The pass's mark would move past days not yet lived, and every
+		// daily pass until then would silently do nothing.
+		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("the age-milestone pass cannot run for %s: it is after today (%s, UTC)", day.Format("2006-01-02"), today.Format("2006-01-02"))}
+	}
 	rep := &AgeMilestoneReport{To: day}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		rep.Checked, rep.Queued = 0, map[string]int{}

@@ -32,6 +32,17 @@ func (t *tx) RecordValidation(hash string, r algorithm.Report) error {
 	return nil
 }
 
+func (t *tx) RecordActivator(hash, actor string) error {
+	res, err := t.exec(`UPDATE algorithm_versions SET activated_by = ? WHERE hash = ?`, actor, hash)
+	if err != nil {
+		return fmt.Errorf("sqlstore: record activator: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &platform.Error{Code: platform.CodeNotFound, Message: "no algorithm version " + algorithm.ShortHash(hash), Err: platform.ErrNotFound}
+	}
+	return nil
+}
+
 // consentedLatest selects, for each person whose latest consent event for
 // the algorithm (?) is a grant, the newest dataset sample.
 const consentedLatest = `SELECT s.person_id, s.dataset_id, s.sample_index, s.sample_id FROM consent_events c

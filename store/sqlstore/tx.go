@@ -185,7 +185,7 @@ func (t *tx) InsertAlgorithm(v *algorithm.Version) error {
 }
 
 func (t *tx) scanVersions(q string, args ...any) ([]*algorithm.Version, error) {
-	rows, err := t.query(`SELECT hash, manifest, status, submitted_by, approved_by, created_at, validation, validated_at, approved_at, activated_at, retired_at FROM algorithm_versions `+q, args...)
+	rows, err := t.query(`SELECT hash, manifest, status, submitted_by, approved_by, activated_by, created_at, validation, validated_at, approved_at, activated_at, retired_at FROM algorithm_versions `+q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: algorithms: %w", err)
 	}
@@ -194,7 +194,7 @@ func (t *tx) scanVersions(q string, args ...any) ([]*algorithm.Version, error) {
 		v := &algorithm.Version{}
 		var m, st, val string
 		var at [4]sql.NullTime
-		if err := rows.Scan(&v.Hash, &m, &st, &v.SubmittedBy, &v.ApprovedBy, &v.CreatedAt, &val, &at[0], &at[1], &at[2], &at[3]); err != nil {
+		if err := rows.Scan(&v.Hash, &m, &st, &v.SubmittedBy, &v.ApprovedBy, &v.ActivatedBy, &v.CreatedAt, &val, &at[0], &at[1], &at[2], &at[3]); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlstore: algorithms: %w", err)
 		}
