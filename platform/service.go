@@ -20,6 +20,7 @@ type Service struct {
 	store     Store
 	pseudo    *identity.Pseudonymizer
 	validator Validator
+	builds    BuildChecker
 	// Now is the service's clock (tests set it); nil means time.Now. It
 	// decides what "today" is for checks such as the age-milestone pass
 	// refusing future days; records are stamped by the store's clock.
@@ -413,11 +414,30 @@ func (s *Service) RegisterAlgorithm(ctx context.Context, p identity.Principal, v
 // its samples, and queues every consented active algorithm for them, all in
 // one transaction.
 func (s *Service) IngestDataset(ctx context.Context, p identity.Principal, d *Dataset, samples []IngestSample) (jobs int, err error) {
-	if p.Role != identity.RoleOperator && p.Role != identity.RoleSystem {
-		return 0, &Error{Code: CodeForbidden, Message: "only an operator ingests genotypes"}
+	rep, err := s.Ingest(ctx, p, d, samples)
+	if err != nil {
+		return 0, err
 	}
-	err = s.store.InTx(ctx, func(tx Tx) error {
-		jobs = 0
+	return rep.Jobs, nil
+}
+
+// Ingest is IngestDataset, reporting per active algorithm whether it can
+// use the file's genome build (see IngestReport).
+func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, samples []IngestSample) (*IngestReport, error) {
+	if p.Role != identity.RoleOperator && p.Role != identity.RoleSystem {
+		return nil, &Error{Code: CodeForbidden, Message: "only an operator ingests genotypes"}
+	}
+	rep := &IngestReport{}
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		*rep = IngestReport{}
+		algs, err := tx.ActiveAlgorithms()
+		if err != nil {
+			return err
+		}
+		algs, err = s.fitBuild(d, algs, rep)
+		if err != nil {
+			return err
+		}
 		ds := make([]DatasetSample, len(samples))
 		for i, smp := range samples {
 			person := Person{ID: s.pseudo.Pseudonym(smp.Code), BirthDate: smp.Code.BirthDate(), Sex: smp.Code.Sex(), DisplayName: smp.DisplayName}
@@ -440,10 +460,6 @@ func (s *Service) IngestDataset(ctx context.Context, p identity.Principal, d *Da
 			for _, o := range orders {
 				ordered[smp.Person+"\x00"+o.AlgorithmID] = true
 			}
-		}
-		algs, err := tx.ActiveAlgorithms()
-		if err != nil {
-			return err
 		}
 		var q []ComputeJob
 		var batches []BatchJob
@@ -483,13 +499,20 @@ func (s *Service) IngestDataset(ctx context.Context, p identity.Principal, d *Da
 		if err := tx.EnqueueBatches(batches); err != nil {
 			return err
 		}
-		jobs = len(q)
+		rep.Jobs = len(q)
 		for _, b := range batches {
-			jobs += len(b.Persons) // counted per person computed
+			rep.Jobs += len(b.Persons) // counted per person computed
 		}
-		return audit(ctx, tx, p, "", "ingest", fmt.Sprintf("dataset %d", d.ID), "biobank ingest", map[string]string{"sha256": d.SHA256, "samples": fmt.Sprint(len(samples)), "source": d.Source, "jobs": fmt.Sprint(len(q))})
+		details := map[string]string{"sha256": d.SHA256, "samples": fmt.Sprint(len(samples)), "source": d.Source, "jobs": fmt.Sprint(len(q)), "build": d.Build}
+		if u := rep.Unfit(); len(u) > 0 {
+			details["build_unfit"] = strings.Join(u, ",")
+		}
+		return audit(ctx, tx, p, "", "ingest", fmt.Sprintf("dataset %d", d.ID), "biobank ingest", details)
 	})
-	return jobs, err
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
 }
 
 // IngestSample is one VCF sample column identified as a person.
