@@ -46,6 +46,37 @@ type AuditSummary struct {
 	Checkpoints int                 `json:"checkpoints"` // stored checkpoints, all verified
 	Latest      auditlog.Checkpoint `json:"latest"`      // largest stored checkpoint (Size 0 when none)
 	External    int                 `json:"external"`    // external checkpoints checked consistent
+	// Results is how many result rows were checked against the content
+	// hash their "run" event recorded (result.ContentHash).
+	Results uint64 `json:"results"`
+	// ResultsUnhashed is how many result rows only have run events from
+	// before the hash was recorded: they exist and are named by the log,
+	// but their content cannot be checked.
+	ResultsUnhashed uint64 `json:"results_unhashed,omitempty"`
+	// ResultsNew is how many result rows were written while verification
+	// ran (their run event sequenced after it read the log): not checked.
+	ResultsNew uint64 `json:"results_new,omitempty"`
+}
+
+// ResultTamperError reports a result row that no longer matches the audit
+// log: its content hash differs from the one its "run" event recorded, its
+// creation time differs from that event's, the event names a result that
+// is gone, or no event names the result at all. The log itself verified;
+// the results table was altered.
+type ResultTamperError struct {
+	Result int64 // the result's id
+	// Event is the index of the run event that recorded the result; it is
+	// meaningless when HasEvent is false (a result no event names).
+	Event    uint64
+	HasEvent bool
+	Reason   string
+}
+
+func (e *ResultTamperError) Error() string {
+	if !e.HasEvent {
+		return fmt.Sprintf("audit: result %d: %s", e.Result, e.Reason)
+	}
+	return fmt.Sprintf("audit: result %d does not match its run event at index %d: %s", e.Result, e.Event, e.Reason)
 }
 
 // Unsigned is the number of events no checkpoint covers yet: their

@@ -136,6 +136,7 @@ type work struct {
 	in      Input
 	fp      string
 	res     *result.Result
+	hash    string // the stored result's ContentHash, for the run event
 	ms      int64
 	outcome Outcome
 	err     error
@@ -330,6 +331,14 @@ func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Tr
 							return err
 						}
 						w.outcome = OutcomeExisting
+						w.hash = w.res.ContentHash()
+						if !inserted {
+							// The stored row is the result; this computation's
+							// copy only found it. Hash what is stored.
+							if w.hash, err = storedHash(tx, w.id, w.res.ID); err != nil {
+								return err
+							}
+						}
 						if inserted {
 							w.outcome = OutcomeComputed
 							if prev != nil && prev.Category != w.res.Category {
@@ -355,7 +364,7 @@ func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Tr
 				}
 				w := w
 				events = append(events, func() error {
-					details := map[string]string{"version_hash": v.Hash, "input_fingerprint": w.fp, "result": strconv.FormatInt(w.res.ID, 10), "dataset": strconv.FormatInt(w.ds.ID, 10), "worker": r.Worker, "duration_ms": strconv.FormatInt(w.ms, 10), "outcome": runOutcome[w.outcome]}
+					details := map[string]string{"version_hash": v.Hash, "input_fingerprint": w.fp, "result": strconv.FormatInt(w.res.ID, 10), "dataset": strconv.FormatInt(w.ds.ID, 10), "worker": r.Worker, "duration_ms": strconv.FormatInt(w.ms, 10), "outcome": runOutcome[w.outcome], "result_sha256": w.hash}
 					return tx.Audit(platform.AuditEntry{
 						Actor: identity.System.Subject, Role: string(identity.RoleSystem), Person: w.id,
 						Action: "run", Object: v.Manifest.ID + "@" + v.Manifest.Version, Purpose: string(trig),
@@ -377,6 +386,21 @@ func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Tr
 		}
 	}
 	return nil
+}
+
+// storedHash is the ContentHash of the person's stored result id, which
+// InsertResult found rather than inserted.
+func storedHash(tx platform.Tx, person string, id int64) (string, error) {
+	rs, err := tx.AllResults(person)
+	if err != nil {
+		return "", err
+	}
+	for i := range rs {
+		if rs[i].ID == id {
+			return rs[i].ContentHash(), nil
+		}
+	}
+	return "", fmt.Errorf("runner: result %d of %s not found after insert", id, person)
 }
 
 // Validate runs a version's validation cases through the runner's engines

@@ -426,3 +426,39 @@ func TestExtract(t *testing.T) {
 		t.Errorf("Extract with a bad index: %v", err)
 	}
 }
+
+// TestRunEventRecordsResultHash: every run event carries the content hash
+// of the result row as stored, also when the run found the result (another
+// trigger, which the stored row does not have) rather than wrote it.
+func TestRunEventRecordsResultHash(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		w := testenv.NewWorld(t, b.DSN(t))
+		people := demo.Cohort(2)
+		p := consented(t, w, testenv.DemoVCF(t, people), people[0].Code, demo.PGxAlgorithmID)
+		ctx := context.Background()
+		for i, trig := range []result.Trigger{result.TriggerConsent, result.TriggerManual} {
+			job := platform.ComputeJob{Person: p.Person, AlgorithmID: demo.PGxAlgorithmID, VersionHash: w.PGx.Hash, Trigger: trig}
+			if _, err := w.Runner.Compute(ctx, job); err != nil {
+				t.Fatalf("run %d: %v", i+1, err)
+			}
+		}
+		rs := storedResults(t, w, p.Person)
+		if len(rs) != 1 {
+			t.Fatalf("%d stored results, want 1", len(rs))
+		}
+		want := rs[0].ContentHash()
+		var n int
+		for _, e := range testenv.AuditLog(t, w.Store) {
+			if e.Action != "run" {
+				continue
+			}
+			n++
+			if e.Details["result"] != fmt.Sprint(rs[0].ID) || e.Details["result_sha256"] != want {
+				t.Errorf("run event %d (%s): result %s, result_sha256 %s; want %d, %s", e.Seq, e.Details["outcome"], e.Details["result"], e.Details["result_sha256"], rs[0].ID, want)
+			}
+		}
+		if n != 2 {
+			t.Errorf("%d run events, want 2", n)
+		}
+	})
+}

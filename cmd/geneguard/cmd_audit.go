@@ -159,7 +159,7 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 }
 
 func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("audit verify", "Recomputes the Merkle tree from every stored event and checks each stored checkpoint's\nsignature and root against it (which also proves them consistent with each other), the\nindex columns against the hashed events, and the derived proof state. Exits non-zero\nnaming the first tampered index. Also checks the --state file and --from-checkpoint.", stderr)
+	fs := newFlagSet("audit verify", "Recomputes the Merkle tree from every stored event and checks each stored checkpoint's\nsignature and root against it (which also proves them consistent with each other), the\nindex columns against the hashed events, every result row against the content hash its\nrun event recorded, and the derived proof state. Exits non-zero naming the first tampered\nindex (or result and event index). Also checks the --state file and --from-checkpoint.", stderr)
 	f := addAuditFlags(fs, true)
 	from := fs.String("from-checkpoint", "", "a signed checkpoint kept elsewhere (a receipt's, a witness's) that the log must be consistent with")
 	if err := parseFlags(fs, args); err != nil {
@@ -200,6 +200,13 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "audit log OK: %d events, %d checkpoints (latest covers %d), root %s\n",
 		sum.Events, sum.Checkpoints, sum.Latest.Size, hex.EncodeToString(sum.Root))
+	fmt.Fprintf(stdout, "results OK: %d match the content hash their run event recorded\n", sum.Results)
+	if sum.ResultsUnhashed > 0 {
+		fmt.Fprintf(stdout, "%d results were written before run events recorded a content hash: named by the log, content not checked\n", sum.ResultsUnhashed)
+	}
+	if sum.ResultsNew > 0 {
+		fmt.Fprintf(stdout, "%d results were written while verifying: checked next time\n", sum.ResultsNew)
+	}
 	for _, n := range names {
 		fmt.Fprintf(stdout, "consistent with %s\n", n)
 	}

@@ -556,8 +556,20 @@ func (s *Store) Receipt(ctx context.Context, seq uint64, v note.Verifier) (audit
 // It sequences the pending events first, so that what was recorded is
 // verified; a pending event that cannot be sequenced (ErrAuditPending) is
 // reported after the sequenced log has been verified.
+//
+// Once the log verifies, every result row is checked against the run
+// events naming it (resultcheck.go): its result.ContentHash must equal the
+// recorded result_sha256, a new result's created_at the event's time, and
+// every named result must exist; else a *platform.ResultTamperError naming
+// the result and the event's index.
 func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]byte) (platform.AuditSummary, error) {
 	var sum platform.AuditSummary
+	// Results written from here on have their run events sequenced (or
+	// queued) after this; only those up to upto must be named by the log.
+	upto, err := s.maxResultID(ctx)
+	if err != nil {
+		return sum, err
+	}
 	_, seqErr := s.SequenceAudit(ctx)
 	if seqErr != nil && !errors.Is(seqErr, ErrAuditPending) {
 		return sum, fmt.Errorf("sqlstore: verify audit: %w", seqErr)
@@ -566,6 +578,7 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 	if err != nil {
 		return sum, fmt.Errorf("sqlstore: verify audit: %w", err)
 	}
+	runs := resultRuns{}
 	var notes [][]byte
 	states := map[uint64][]byte{}
 	for rows.Next() {
@@ -621,6 +634,7 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 				yield(audit.Row{}, err)
 				return
 			}
+			runs.note(row)
 			if err := r.Append(bytes.Clone(row.LeafHash), visit); err != nil {
 				stateErr = err
 			}
@@ -639,6 +653,10 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 		if errors.As(err, &ce) && ce.Position >= len(notes) {
 			return sum, fmt.Errorf("sqlstore: verify audit: external checkpoint %d: %w", ce.Position-len(notes)+1, ce.Err)
 		}
+		return sum, err
+	}
+	// The log is intact; now the results it vouches for.
+	if err := s.verifyResults(ctx, runs, upto, r.End(), &sum); err != nil {
 		return sum, err
 	}
 	if stateErr != nil {

@@ -1,0 +1,190 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/geneguard/geneguard/audit"
+	"github.com/geneguard/geneguard/platform"
+	"github.com/geneguard/geneguard/result"
+)
+
+// Results are protected by the audit log through their "run" events: the
+// runner writes a result and, in the same transaction, a run event naming
+// it (details "result") with its result.ContentHash (details
+// "result_sha256"). VerifyAudit, once the log itself verifies, checks every
+// result row against the events that name it, so editing, inserting or
+// deleting a result row shows even though the results table is not hashed.
+
+// runRef is what the verified log says about one result.
+type runRef struct {
+	seq      uint64 // the first run event naming the result
+	hash     string // result_sha256 of the first event carrying one
+	hashSeq  uint64 // that event's index
+	created  bool   // an event with outcome new-result names it
+	at       time.Time
+	atSeq    uint64
+	conflict *platform.ResultTamperError
+}
+
+// resultRuns collects the run events of the verified log by result id.
+type resultRuns map[int64]*runRef
+
+// note records row, an event the log verification accepted, if it is a run
+// event naming a result. Rows that are not run events are not parsed.
+func (rr resultRuns) note(row indexedRow) {
+	if row.action != "run" {
+		return
+	}
+	e, err := audit.ParseCanonical(row.Canonical)
+	if err != nil {
+		return // audit.Verify reports it
+	}
+	id, err := strconv.ParseInt(e.Details["result"], 10, 64)
+	if err != nil {
+		return
+	}
+	ref := rr[id]
+	if ref == nil {
+		ref = &runRef{seq: row.Seq}
+		rr[id] = ref
+	}
+	if h := e.Details["result_sha256"]; h != "" {
+		switch {
+		case ref.hash == "":
+			ref.hash, ref.hashSeq = h, row.Seq
+		case ref.hash != h && ref.conflict == nil:
+			ref.conflict = &platform.ResultTamperError{Result: id, Event: row.Seq, HasEvent: true,
+				Reason: fmt.Sprintf("the event records content hash %s, but the run event at index %d recorded %s for the same result", h, ref.hashSeq, ref.hash)}
+		}
+	}
+	if e.Details["outcome"] == platform.RunNewResult && !ref.created {
+		ref.created, ref.at, ref.atSeq = true, e.Time, row.Seq
+	}
+}
+
+// maxResultID is the largest result id, 0 when there is none.
+func (s *Store) maxResultID(ctx context.Context) (int64, error) {
+	var max sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(id) FROM results`).Scan(&max); err != nil {
+		return 0, fmt.Errorf("sqlstore: verify results: %w", err)
+	}
+	return max.Int64, nil
+}
+
+// verifyResults checks every result row with id <= upto (the largest id
+// before the log was sequenced and read) against the run events of the
+// verified log, the first *platform.ResultTamperError it finds. size is the
+// number of events the verification read: a result whose run event came
+// later (written while verify ran) is counted in sum.ResultsNew, not
+// failed.
+func (s *Store) verifyResults(ctx context.Context, runs resultRuns, upto int64, size uint64, sum *platform.AuditSummary) error {
+	seen := make(map[int64]bool, len(runs))
+	var next int64
+	for {
+		batch, err := s.resultBatch(ctx, next, upto)
+		if err != nil {
+			return err
+		}
+		for _, r := range batch {
+			seen[r.ID] = true
+			ref := runs[r.ID]
+			if ref == nil {
+				later, err := s.laterRunEvent(ctx, r.Person, r.ID, size)
+				if err != nil {
+					return err
+				}
+				if later {
+					sum.ResultsNew++
+					continue
+				}
+				return &platform.ResultTamperError{Result: r.ID, Reason: "no run event in the audit log names this result: the row was inserted outside the runner"}
+			}
+			if ref.conflict != nil {
+				return ref.conflict
+			}
+			if ref.created {
+				if d := r.CreatedAt.Sub(ref.at); d < -time.Microsecond || d > time.Microsecond {
+					return &platform.ResultTamperError{Result: r.ID, Event: ref.atSeq, HasEvent: true,
+						Reason: fmt.Sprintf("created_at %s differs from the time %s of the event that created it", r.CreatedAt.UTC().Format(time.RFC3339Nano), ref.at.UTC().Format(time.RFC3339Nano))}
+				}
+			}
+			if ref.hash == "" {
+				sum.ResultsUnhashed++
+				continue
+			}
+			if got := r.ContentHash(); got != ref.hash {
+				return &platform.ResultTamperError{Result: r.ID, Event: ref.hashSeq, HasEvent: true,
+					Reason: fmt.Sprintf("the stored row hashes to %s, but the run event recorded %s: the row was altered", got, ref.hash)}
+			}
+			sum.Results++
+		}
+		if len(batch) < auditBatch {
+			break
+		}
+		next = batch[len(batch)-1].ID
+	}
+	// A result the log names must still be there.
+	var missing int64
+	var ref *runRef
+	for id, r := range runs {
+		if id <= upto && !seen[id] && (ref == nil || r.seq < ref.seq) {
+			missing, ref = id, r
+		}
+	}
+	if ref != nil {
+		return &platform.ResultTamperError{Result: missing, Event: ref.seq, HasEvent: true, Reason: "the run event names this result, but no such row is stored: deleted"}
+	}
+	return nil
+}
+
+// resultBatch reads result rows with after < id <= upto in id order, the
+// stored columns result.ContentHash covers.
+func (s *Store) resultBatch(ctx context.Context, after, upto int64) ([]result.Result, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, person_id, algorithm_id, version_hash, input_fingerprint, dataset_id, trigger_kind, summary, category, output, created_at, duration_ms, worker
+		FROM results WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`), after, upto, auditBatch)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: verify results: %w", err)
+	}
+	defer rows.Close()
+	var out []result.Result
+	for rows.Next() {
+		var r result.Result
+		var trig, output string
+		if err := rows.Scan(&r.ID, &r.Person, &r.AlgorithmID, &r.VersionHash, &r.InputFingerprint, &r.DatasetID, &trig, &r.Summary, &r.Category, &output, &r.CreatedAt, &r.DurationMS, &r.Worker); err != nil {
+			return nil, fmt.Errorf("sqlstore: verify results: %w", err)
+		}
+		r.Trigger = result.Trigger(trig)
+		r.Output = json.RawMessage(output)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// laterRunEvent reports whether a run event naming result id was queued or
+// sequenced after the first from events were read (a result written while
+// verify ran, or committed out of id order on PostgreSQL).
+func (s *Store) laterRunEvent(ctx context.Context, person string, id int64, from uint64) (bool, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT canonical FROM audit_events WHERE person_id = ? AND action = 'run' AND seq >= ?
+		UNION ALL SELECT body FROM audit_pending WHERE person_id = ?`), person, clampSeq(from), person)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: verify results: %w", err)
+	}
+	defer rows.Close()
+	want := strconv.FormatInt(id, 10)
+	found := false
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return false, fmt.Errorf("sqlstore: verify results: %w", err)
+		}
+		if e, err := audit.ParseCanonical(b); err == nil && e.Action == "run" && e.Details["result"] == want {
+			found = true
+		}
+	}
+	return found, rows.Err()
+}
