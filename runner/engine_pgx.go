@@ -62,6 +62,10 @@ type PGxOutput struct {
 	Calls           []pgx.GeneCall       `json:"calls"`
 	Recommendations []pgx.Recommendation `json:"recommendations"`
 	DataVersion     string               `json:"data_version"`
+	// Caveats say, per gene, which allele-defining positions had no
+	// usable data and which alleles that leaves untested
+	// (pgx.Definitions.MissingNote): a clinician reads them with the call.
+	Caveats []string `json:"caveats,omitempty"`
 }
 
 // Run implements Engine.
@@ -97,18 +101,26 @@ func (e *PGxEngine) Run(ctx context.Context, v *algorithm.Version, in Input) (Ou
 		// rs4149056) carry a phenotype and guidance too: HasResult, not
 		// Called, decides whether there is something to report.
 		dips := c.LookupDiplotypes()
+		note := b.Definitions.MissingNote(c)
+		if note != "" {
+			out.Caveats = append(out.Caveats, note)
+			// The summary is what lists and cards show: a call that may
+			// be the reference only because a position was not tested
+			// must say so there, not only in the raw output.
+			note = " (caution: " + note + ")"
+		}
 		switch {
 		case !c.HasResult():
-			summary = append(summary, c.Gene+" not called: "+c.NoCallReason)
+			summary = append(summary, c.Gene+" not called: "+c.NoCallReason+note)
 			cats = append(cats, "Indeterminate")
 		case c.Ambiguous:
-			summary = append(summary, fmt.Sprintf("%s %s — ambiguous: %s", c.Gene, strings.Join(dips, " or "), strings.Join(c.Phenotypes, " / ")))
+			summary = append(summary, fmt.Sprintf("%s %s — ambiguous: %s%s", c.Gene, strings.Join(dips, " or "), strings.Join(c.Phenotypes, " / "), note))
 			cats = append(cats, "Ambiguous")
 		case c.Phenotype == "":
-			summary = append(summary, fmt.Sprintf("%s %s", c.Gene, strings.Join(dips, " or ")))
+			summary = append(summary, fmt.Sprintf("%s %s%s", c.Gene, strings.Join(dips, " or "), note))
 			cats = append(cats, "No phenotype table")
 		default:
-			summary = append(summary, fmt.Sprintf("%s %s — %s", c.Gene, strings.Join(dips, " or "), c.Phenotype))
+			summary = append(summary, fmt.Sprintf("%s %s — %s%s", c.Gene, strings.Join(dips, " or "), c.Phenotype, note))
 			cats = append(cats, c.Phenotype)
 		}
 	}

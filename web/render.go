@@ -63,6 +63,7 @@ func newPages(loc *time.Location) *pages {
 		"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"shortHash":    algorithm.ShortHash,
 		"advice":       adviceFrom,
+		"caveats":      caveatsFrom,
 		"distribution": distributionFrom,
 		"prettyJSON": func(b json.RawMessage) string {
 			var buf bytes.Buffer

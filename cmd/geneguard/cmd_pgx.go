@@ -116,7 +116,11 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var buf bytes.Buffer
 	switch *format {
 	case "tsv":
-		writePGXTSV(&buf, res)
+		writePGXTSV(&buf, res, defs)
+		// Warnings about the input as a whole have no row of their own.
+		for _, w := range res.Warnings {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
 	case "json":
 		drugs := splitList(*drugsFlag, strings.ToLower)
 		if len(drugs) == 0 {
@@ -235,9 +239,12 @@ func orNoCall(d []string) []string {
 
 // writePGXTSV writes one row per sample and gene. Tied diplotypes are joined
 // with ";" in the matcher's order; a gene that could not be called shows
-// NO_CALL, and its phenotype column "n/a".
-func writePGXTSV(w io.Writer, res *pgx.Result) {
-	fmt.Fprintln(w, "sample\tgene\tdiplotypes\tphenotype")
+// NO_CALL, and its phenotype column "n/a". The trailing warnings column
+// holds what must be read with the call, joined with " | ": first which
+// positions had no usable data and which alleles that leaves untested,
+// then the matcher's warnings; it is empty when there are none.
+func writePGXTSV(w io.Writer, res *pgx.Result, defs *pgx.Definitions) {
+	fmt.Fprintln(w, "sample\tgene\tdiplotypes\tphenotype\twarnings")
 	for _, s := range res.Samples {
 		for _, c := range s.Calls {
 			dips, pheno := pgx.NoCall, "n/a"
@@ -249,7 +256,17 @@ func writePGXTSV(w io.Writer, res *pgx.Result) {
 					pheno = strings.Join(ps, ";")
 				}
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Sample, c.Gene, dips, pheno)
+			var warn []string
+			if n := defs.MissingNote(c); n != "" {
+				warn = append(warn, n)
+			}
+			warn = append(warn, c.Warnings...)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Sample, c.Gene, dips, pheno, tsvCell(strings.Join(warn, " | ")))
 		}
 	}
+}
+
+// tsvCell keeps a free-text cell on its row and in its column.
+func tsvCell(s string) string {
+	return strings.NewReplacer("\t", " ", "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }

@@ -48,10 +48,12 @@ func TestPGXCommandTSV(t *testing.T) {
 	if code := run(context.Background(), []string{"pgx", "--vcf", v}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	want := "sample\tgene\tdiplotypes\tphenotype\n" +
-		"P1\tCYP2C19\t*1/*2\tIntermediate Metabolizer\n" +
-		"P2\tCYP2C19\t*1/*4;*1/*17\tIntermediate Metabolizer;Rapid Metabolizer\n" +
-		"P3\tCYP2C19\tNO_CALL\tn/a\n"
+	// The trailing warnings column says what must be read with the call:
+	// P2's rs28399504 is no-called, so *4 rests on rs12248560 alone.
+	want := "sample\tgene\tdiplotypes\tphenotype\twarnings\n" +
+		"P1\tCYP2C19\t*1/*2\tIntermediate Metabolizer\t\n" +
+		"P2\tCYP2C19\t*1/*4;*1/*17\tIntermediate Metabolizer;Rapid Metabolizer\t1 of 12 CYP2C19 positions missing: rs28399504 (*4) | 2 diplotypes tie at the top score; the data cannot tell them apart, so all are reported\n" +
+		"P3\tCYP2C19\tNO_CALL\tn/a\trs3758581: allele T does not match the definition (expected G, found T in VCF)\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -126,5 +128,36 @@ func TestPGXCommandErrors(t *testing.T) {
 				t.Errorf("stdout not empty on error: %q", out.String())
 			}
 		})
+	}
+}
+
+// TestPGXCommandTSVMissingStar17: a *17/*17 person whose *17 position is
+// absent is called *1/*1 (PharmCAT semantics); the TSV's warnings column
+// says the call may be *1/*1 only because *17 could not be tested.
+func TestPGXCommandTSVMissingStar17(t *testing.T) {
+	var lines []string
+	for _, l := range strings.Split(pgxTestVCF, "\n") {
+		if strings.Contains(l, "rs12248560") {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	v := pgxTemp(t, "p.vcf", strings.Join(lines, "\n"))
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"pgx", "--vcf", v, "--format", "tsv"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	rows := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if rows[0] != "sample\tgene\tdiplotypes\tphenotype\twarnings" {
+		t.Fatalf("header %q", rows[0])
+	}
+	for _, r := range rows[1:] {
+		f := strings.Split(r, "\t")
+		if len(f) != 5 {
+			t.Fatalf("row %q: %d columns", r, len(f))
+		}
+		if f[0] == "P1" && (f[2] != "*1/*2" || !strings.Contains(f[4], "rs12248560 (*17)") || !strings.Contains(f[4], "only because *17 could not be tested")) {
+			t.Errorf("P1 row %q: want *1/*2 with a warning that *17 was not tested", r)
+		}
 	}
 }
