@@ -47,14 +47,16 @@ func (s *server) apiMe(_ *http.Request, p identity.Principal) (any, error) {
 }
 
 // apiResults reads results; the caller states the purpose of the view in
-// ?purpose= for the audit log, "treatment" when it does not.
+// ?purpose= for the audit log, "treatment" when it does not. A stated
+// purpose must be printable text (platform.CheckPurpose): an empty
+// ?purpose= is refused rather than recorded as something else.
 func (s *server) apiResults(r *http.Request, p identity.Principal) (any, error) {
-	purpose := r.URL.Query().Get("purpose")
-	if purpose == "" {
-		purpose = PurposeTreatment
-	}
-	if len(purpose) > 100 {
-		return nil, invalid("purpose is longer than 100 characters.")
+	purpose := PurposeTreatment
+	if q := r.URL.Query(); q.Has("purpose") {
+		var err error
+		if purpose, err = platform.CheckPurpose(q.Get("purpose")); err != nil {
+			return nil, err
+		}
 	}
 	return nonNil(s.svc.Results(r.Context(), p, r.PathValue("id"), purpose))
 }

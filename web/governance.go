@@ -137,11 +137,15 @@ func newChart(title string, m map[string]int) chart {
 }
 
 type governanceVersion struct {
-	V      *algorithm.Version
-	Pass   int
-	Cases  int
-	Charts []chart
-	Runs   int
+	V     *algorithm.Version
+	Pass  int
+	Cases int
+	// Validation is where its validation stands in one line
+	// (algorithm.ValidationSummary): a failure names its first failing
+	// case, and a version without cases says so.
+	Validation string
+	Charts     []chart
+	Runs       int
 }
 
 func (s *server) governancePage(w http.ResponseWriter, r *http.Request, sess *session) error {
@@ -171,7 +175,7 @@ func (s *server) governancePage(w http.ResponseWriter, r *http.Request, sess *se
 	}
 	var pending, registry []governanceVersion
 	for _, v := range vs {
-		gv := governanceVersion{V: v}
+		gv := governanceVersion{V: v, Validation: algorithm.ValidationSummary(v)}
 		if v.Validation != nil {
 			gv.Cases = len(v.Validation.Cases)
 			for _, c := range v.Validation.Cases {

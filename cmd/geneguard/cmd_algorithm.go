@@ -89,9 +89,10 @@ func parseWithArg(fs *flag.FlagSet, args []string) (string, error) {
 }
 
 // openCLIApp opens the platform for an operator command, with the
-// runner's engines as the validator.
+// runner's engines as the validator. The database must exist already
+// (openExistingApp): these commands never create a deployment.
 func openCLIApp(ctx context.Context, dsn, data string) (*app, error) {
-	a, err := openApp(ctx, dsn, data, newLogger(false))
+	a, err := openExistingApp(ctx, dsn, data, newLogger(false))
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +146,10 @@ func algorithmSubmit(ctx context.Context, args []string, stdout, stderr io.Write
 	if *manifest == "" || *as == "" {
 		return fmt.Errorf("%w: --manifest and --as are required", errUsage)
 	}
+	submitter, err := cliAccount("--as", *as)
+	if err != nil {
+		return err
+	}
 	mb, err := os.ReadFile(*manifest)
 	if err != nil {
 		return err
@@ -177,7 +182,7 @@ func algorithmSubmit(ctx context.Context, args []string, stdout, stderr io.Write
 	if len(files) == 0 {
 		return fmt.Errorf("%w: no bundle: give --files, --pgx-bundle or --pgs", errUsage)
 	}
-	v, err := algorithm.New(m, files, *as)
+	v, err := algorithm.New(m, files, submitter)
 	if err != nil {
 		return fmt.Errorf("manifest %s: %w", *manifest, err)
 	}
@@ -196,7 +201,7 @@ func algorithmSubmit(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("bundle does not load as %s: %w; nothing was registered", m.Kind, err)
 	}
-	op := identity.Principal{Subject: *as, Name: *as, Role: identity.RoleOperator}
+	op := identity.Principal{Subject: submitter, Name: submitter, Role: identity.RoleOperator}
 	if err := a.svc.SubmitAlgorithm(ctx, op, v); err != nil {
 		return err
 	}
@@ -239,6 +244,10 @@ func algorithmValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 	if hash == "" {
 		return fmt.Errorf("%w: give the version hash (or a prefix of 8+ hex digits)", errUsage)
 	}
+	account, err := cliAccount("--as", *as)
+	if err != nil {
+		return err
+	}
 	a, err := openCLIApp(ctx, *dsn, *data)
 	if err != nil {
 		return err
@@ -248,7 +257,7 @@ func algorithmValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	rep, err := a.svc.ValidateAlgorithm(ctx, identity.Principal{Subject: *as, Name: *as, Role: identity.RoleOperator}, full)
+	rep, err := a.svc.ValidateAlgorithm(ctx, identity.Principal{Subject: account, Name: account, Role: identity.RoleOperator}, full)
 	for _, c := range rep.Cases {
 		mark := "pass"
 		if !c.Pass {
@@ -282,6 +291,10 @@ func algorithmGovern(ctx context.Context, verb string, args []string, stdout, st
 	if hash == "" || *as == "" {
 		return fmt.Errorf("%w: give the version hash and --as NAME", errUsage)
 	}
+	account, err := cliAccount("--as", *as)
+	if err != nil {
+		return err
+	}
 	a, err := openCLIApp(ctx, *dsn, *data)
 	if err != nil {
 		return err
@@ -291,19 +304,19 @@ func algorithmGovern(ctx context.Context, verb string, args []string, stdout, st
 	if err != nil {
 		return err
 	}
-	p := identity.Principal{Subject: *as, Name: *as, Role: identity.RoleGovernance}
+	p := identity.Principal{Subject: account, Name: account, Role: identity.RoleGovernance}
 	switch verb {
 	case "approve":
 		if err := a.svc.ApproveAlgorithm(ctx, p, full); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "approved %s by %s\nnext: geneguard algorithm activate %s --as NAME\n", algorithm.ShortHash(full), *as, algorithm.ShortHash(full))
+		fmt.Fprintf(stdout, "approved %s by %s\nnext: geneguard algorithm activate %s --as NAME\n", algorithm.ShortHash(full), account, algorithm.ShortHash(full))
 	case "activate":
 		rep, err := a.svc.ActivateAlgorithm(ctx, p, full)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "activated %s by %s", algorithm.ShortHash(full), *as)
+		fmt.Fprintf(stdout, "activated %s by %s", algorithm.ShortHash(full), account)
 		if rep.Retired != "" {
 			fmt.Fprintf(stdout, "; retired %s", algorithm.ShortHash(rep.Retired))
 		}
@@ -312,13 +325,13 @@ func algorithmGovern(ctx context.Context, verb string, args []string, stdout, st
 		if err := a.svc.RetireAlgorithm(ctx, p, full, *reason); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "retired %s by %s\n", algorithm.ShortHash(full), *as)
+		fmt.Fprintf(stdout, "retired %s by %s\n", algorithm.ShortHash(full), account)
 	}
 	return nil
 }
 
 func algorithmList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("algorithm list", "Lists every registered version: algorithm, version, kind, state, hash, submitter, approver,\nand the validation result.", stderr)
+	fs := newFlagSet("algorithm list", "Lists every registered version: algorithm, version, kind, state, hash, who submitted,\napproved and activated it, and the validation result (a failure names its first failing case).", stderr)
 	dsn, data := dbFlags(fs)
 	format := fs.String("format", "text", "text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -346,36 +359,25 @@ func algorithmList(ctx context.Context, args []string, stdout, stderr io.Writer)
 			Hash        string            `json:"hash"`
 			SubmittedBy string            `json:"submitted_by"`
 			ApprovedBy  string            `json:"approved_by,omitempty"`
+			ActivatedBy string            `json:"activated_by,omitempty"`
 			Validation  *algorithm.Report `json:"validation,omitempty"`
+			// ValidationSummary is the VALIDATION column of the text form.
+			ValidationSummary string `json:"validation_summary"`
 		}
 		out := []row{}
 		for _, v := range vs {
-			out = append(out, row{v.Manifest.ID, v.Manifest.Version, v.Manifest.Kind, v.Status, v.Hash, v.SubmittedBy, v.ApprovedBy, v.Validation})
+			out = append(out, row{v.Manifest.ID, v.Manifest.Version, v.Manifest.Kind, v.Status, v.Hash, v.SubmittedBy, v.ApprovedBy, v.ActivatedBy, v.Validation, algorithm.ValidationSummary(v)})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ALGORITHM\tVERSION\tKIND\tSTATE\tHASH\tSUBMITTED BY\tAPPROVED BY\tVALIDATION")
+	fmt.Fprintln(tw, "ALGORITHM\tVERSION\tKIND\tSTATE\tHASH\tSUBMITTED BY\tAPPROVED BY\tACTIVATED BY\tVALIDATION")
 	for _, v := range vs {
-		val := "not run"
-		if v.Validation != nil {
-			val = fmt.Sprintf("%d/%d passed", countPassed(v.Validation), len(v.Validation.Cases))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Manifest.ID, v.Manifest.Version, v.Manifest.Kind, v.Status, algorithm.ShortHash(v.Hash), v.SubmittedBy, dash(v.ApprovedBy), val)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Manifest.ID, v.Manifest.Version, v.Manifest.Kind, v.Status, algorithm.ShortHash(v.Hash), v.SubmittedBy, dash(v.ApprovedBy), dash(v.ActivatedBy), algorithm.ValidationSummary(v))
 	}
 	return tw.Flush()
-}
-
-func countPassed(r *algorithm.Report) int {
-	n := 0
-	for _, c := range r.Cases {
-		if c.Pass {
-			n++
-		}
-	}
-	return n
 }
 
 func dash(s string) string {

@@ -105,6 +105,9 @@ func (f auditFlags) statePath() string {
 }
 
 func (f auditFlags) open(ctx context.Context) (*sqlstore.Store, error) {
+	if err := requireDB(*f.dsn, *f.data); err != nil {
+		return nil, err
+	}
 	dsn := *f.dsn
 	if dsn == "" {
 		dsn = filepath.Join(*f.data, "geneguard.db")
@@ -117,6 +120,10 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 	f := addAuditFlags(fs, false)
 	origin := fs.String("origin", defaultAuditOrigin, "log origin (the key name), used only when the key is created")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	// A checkpoint is of an existing log: check before a key is made.
+	if err := requireDB(*f.dsn, *f.data); err != nil {
 		return err
 	}
 	signer, vkey, created, err := loadAuditSigner(*f.data, *origin, true)

@@ -53,6 +53,17 @@ func (p personArgs) check() (identity.PersonalCode, error) {
 	return code, nil
 }
 
+// cliAccount checks an account flag (--as) and returns the account in
+// its one spelling (platform.NormalizeAccount: trimmed, case-folded), so
+// "Alice" and " alice" are recorded and compared as "alice".
+func cliAccount(flagName, v string) (string, error) {
+	n, err := platform.NormalizeAccount(v)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %s", errUsage, flagName, platform.ErrorMessage(err))
+	}
+	return n, nil
+}
+
 // cliOperator is the principal of an operator at the command line.
 func cliOperator(name string) identity.Principal {
 	if name == "" {
@@ -72,13 +83,17 @@ func consentChange(ctx context.Context, action consent.Action, args []string, st
 	if err != nil {
 		return err
 	}
+	account, err := cliAccount("--as", *as)
+	if err != nil {
+		return err
+	}
 	a, err := openCLIApp(ctx, *pa.dsn, *pa.data)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	person := a.svc.PseudonymFor(code)
-	op := cliOperator(*as)
+	op := cliOperator(account)
 	if action == consent.Grant {
 		// A person not yet known (no genotypes, never signed in) is
 		// created from what the code says, as at portal sign-in.

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/geneguard/geneguard/algorithm"
 	"github.com/geneguard/geneguard/identity"
+	"github.com/geneguard/geneguard/platform"
 	"github.com/geneguard/geneguard/result"
 )
 
@@ -20,7 +22,7 @@ func runResults(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	dsn, data := dbFlags(fs)
 	person := fs.String("person", "", "the person's personal code (required)")
 	format := fs.String("format", "text", "text or json")
-	purpose := fs.String("purpose", "operator review", "why the results are viewed (recorded)")
+	purpose := fs.String("purpose", "operator review", "why the results are viewed (recorded in the audit log; printable text, at most 100 characters, e.g. "+strings.Join(platform.CommonPurposes, ", ")+")")
 	as := fs.String("as", "operator", "operator account viewing them")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -35,12 +37,20 @@ func runResults(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("%w: --person: %v", errUsage, err)
 	}
+	why, err := platform.CheckPurpose(*purpose)
+	if err != nil {
+		return fmt.Errorf("%w: --purpose: %s", errUsage, platform.ErrorMessage(err))
+	}
+	account, err := cliAccount("--as", *as)
+	if err != nil {
+		return err
+	}
 	a, err := openCLIApp(ctx, *dsn, *data)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	rs, err := a.svc.Results(ctx, cliOperator(*as), a.svc.PseudonymFor(code), *purpose)
+	rs, err := a.svc.Results(ctx, cliOperator(account), a.svc.PseudonymFor(code), why)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data := fs.String("data", "geneguard-data", "data directory: genotype store and keys")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	workers := fs.Int("workers", 2, "queue workers in this process (0 leaves jobs to separate 'geneguard worker' processes)")
-	demoLogin := fs.Bool("demo-login", false, "enable the demo sign-in page, where anyone can sign in as any patient (evaluation only)")
+	demoLogin := fs.Bool("demo-login", false, "enable the demo sign-in page, where anyone can sign in as any patient, the demo physician or the governance board (evaluation only)")
 	oidcf := addOIDCFlags(fs)
 	verbose := fs.Bool("v", false, "verbose logging")
 	if err := parseFlags(fs, args); err != nil {
@@ -49,7 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case !*demoLogin:
 		// Serving without real sign-in would let anyone read anyone's
 		// results; refuse rather than fall back to the demo page.
-		return fmt.Errorf("%w: no identity provider is configured; pass --oidc-issuer, --oidc-client-id, --oidc-client-secret-file (or $%s) and --oidc-redirect-url to sign in through TARA or another OIDC provider, or --demo-login to evaluate with the demo sign-in page, where anyone can sign in as any patient", errUsage, oidcSecretEnv)
+		return fmt.Errorf("%w: no identity provider is configured; pass --oidc-issuer, --oidc-client-id, --oidc-client-secret-file (or $%s) and --oidc-redirect-url to sign in through TARA or another OIDC provider, or --demo-login to evaluate with the demo sign-in page, where anyone can sign in as any patient, the demo physician or the governance board", errUsage, oidcSecretEnv)
 	}
 	a, err := openApp(ctx, *dsn, *data, newLogger(*verbose))
 	if err != nil {
@@ -57,6 +57,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Close()
 	var auth web.Authenticator // nil: the demo sign-in page
+	if *demoLogin {
+		a.demoIdentities = demoStaffIdentities()
+	}
 	if oidcf.enabled() {
 		key, err := loadKey(a.dataDir, "session.key", "GENEGUARD_SESSION_KEY")
 		if err != nil {

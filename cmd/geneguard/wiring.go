@@ -34,15 +34,52 @@ type app struct {
 }
 
 // openApp opens the database (migrating it), loads or creates the keys in
-// dataDir, and wires the service and the runner.
+// dataDir, and wires the service and the runner. It is for the commands
+// that set a deployment up (demo, ingest, serve, worker); the others use
+// openExistingApp.
 func openApp(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*app, error) {
+	return openAppMode(ctx, dsn, dataDir, log, true)
+}
+
+// openExistingApp is openApp for commands that work on an existing
+// deployment: it refuses, creating nothing, when the SQLite database or
+// the pseudonym key is not there (a mistyped --data or --db must not
+// start an empty deployment under a fresh key).
+func openExistingApp(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*app, error) {
+	return openAppMode(ctx, dsn, dataDir, log, false)
+}
+
+// requireDB refuses a database that does not exist yet: an SQLite file
+// path (default DATA/geneguard.db) with no file. A PostgreSQL database is
+// the server's to have.
+func requireDB(dsn, dataDir string) error {
 	if dsn == "" {
 		dsn = filepath.Join(dataDir, "geneguard.db")
 	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+	if sqlstore.IsPostgres(dsn) {
+		return nil
 	}
-	key, err := loadKey(dataDir, "pseudonym.key", "GENEGUARD_PSEUDONYM_KEY")
+	if _, err := os.Stat(dsn); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no database at %s (run `geneguard ingest` or `geneguard demo` first, or point --data/--db at an existing one)", dsn)
+		}
+		return fmt.Errorf("database %s: %w", dsn, err)
+	}
+	return nil
+}
+
+func openAppMode(ctx context.Context, dsn, dataDir string, log *slog.Logger, create bool) (*app, error) {
+	if dsn == "" {
+		dsn = filepath.Join(dataDir, "geneguard.db")
+	}
+	if create {
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	} else if err := requireDB(dsn, dataDir); err != nil {
+		return nil, err
+	}
+	key, err := loadKeyMode(dataDir, "pseudonym.key", "GENEGUARD_PSEUDONYM_KEY", create)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +100,9 @@ func openApp(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*app, 
 	svc := platform.NewService(st, pseudo)
 	// Ingest reports (and refuses) genome builds no active algorithm can use.
 	svc.SetBuildChecker(r)
+	// Validation cases (a submitted version's, or a built-in's before the
+	// system activates it) run through the same engines as persons' jobs.
+	svc.SetValidator(r)
 	return &app{store: st, svc: svc, runner: r, dataDir: dataDir, log: log}, nil
 }
 
@@ -79,6 +119,11 @@ func (a *app) genotypeDir() string { return filepath.Join(a.dataDir, "genotypes"
 // codes can no longer be matched to records, so it is kept beside the data
 // and must be backed up with it.
 func loadKey(dataDir, name, env string) ([]byte, error) {
+	return loadKeyMode(dataDir, name, env, true)
+}
+
+// loadKeyMode is loadKey; without create a missing key is an error.
+func loadKeyMode(dataDir, name, env string, create bool) ([]byte, error) {
 	if v := os.Getenv(env); v != "" {
 		return []byte(v), nil
 	}
@@ -93,6 +138,9 @@ func loadKey(dataDir, name, env string) ([]byte, error) {
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("key: %w", err)
+	}
+	if !create {
+		return nil, fmt.Errorf("no key at %s (nor $%s): the data directory --data does not belong to this database; a new key would give every person another pseudonym", path, env)
 	}
 	k := make([]byte, 32)
 	rand.Read(k)
