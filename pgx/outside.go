@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -35,13 +36,15 @@ func (e *OutsideCallError) Error() string {
 }
 
 // ParseOutsideCalls reads an outside-call file. Blank lines and lines
-// starting with '#' are skipped. Every line must name a gene and a
+// starting with '#' are skipped, and so is a column header as the first
+// other line (first column "gene"). Every line must name a gene and a
 // diplotype; the same gene on several lines means the lab could not tell
 // those diplotypes apart.
 func ParseOutsideCalls(r io.Reader) ([]OutsideCall, error) {
 	sc := bufio.NewScanner(r)
 	var out []OutsideCall
 	n := 0
+	first := true
 	for sc.Scan() {
 		n++
 		line := strings.TrimRight(sc.Text(), "\r")
@@ -49,6 +52,11 @@ func ParseOutsideCalls(r io.Reader) ([]OutsideCall, error) {
 			continue
 		}
 		f := strings.Split(line, "\t")
+		if first && strings.EqualFold(strings.TrimSpace(f[0]), "gene") {
+			first = false
+			continue // a header: no gene is called "gene"
+		}
+		first = false
 		if len(f) > 4 {
 			return nil, &OutsideCallError{n, fmt.Sprintf("%d columns; want gene, diplotype, phenotype, activity score", len(f))}
 		}
@@ -112,6 +120,23 @@ func (d *PhenotypeData) TranslateOutside(calls []OutsideCall) (GeneCall, error) 
 			h1, h2 = strings.TrimSpace(h1), strings.TrimSpace(h2)
 			if r, ok := g.table[diplotypeKey(h1, h2)]; ok {
 				row = r
+			} else if g.table == nil && !asGene {
+				// A rule-based gene (the built-in bundle): the phenotype
+				// follows from the two alleles' functions, as for a call
+				// from the VCF.
+				for _, h := range []string{h1, h2} {
+					if g.Function(h) == "" {
+						return gc, fail("%s is not in the bundle's %s allele function table (%s); give a bundle that has it (--bundle DIR)", h, gene, d.Version)
+					}
+				}
+				f1, f2 := g.Function(h1), g.Function(h2)
+				if !slices.ContainsFunc(g.Pairs, func(p FunctionPair) bool {
+					return (p.Functions[0] == f1 && p.Functions[1] == f2) || (p.Functions[0] == f2 && p.Functions[1] == f1)
+				}) {
+					return gc, fail("no phenotype rule for a %s and a %s allele in the bundle (%s)", strings.ToLower(f1), strings.ToLower(f2), d.Version)
+				}
+				row = g.Lookup(h1, h2)
+				row.Diplotype = oc.Diplotype
 			} else if asGene {
 				as, err := g.haplotypeScore(h1)
 				if err == nil {

@@ -156,3 +156,40 @@ func TestActivityScoreRulesAgreeWithCPICTable(t *testing.T) {
 	}
 	t.Logf("%d CPIC CYP2D6 diplotype rows recomputed from activity values", checked)
 }
+
+func TestParseOutsideCallsHeader(t *testing.T) {
+	for _, in := range []string{
+		"gene\tdiplotype\tphenotype\tactivity score\nCYP2D6\t*1/*4\t\t\n",
+		"# lab export\nGene\tDiplotype\nCYP2D6\t*1/*4\n",
+	} {
+		got, err := pgx.ParseOutsideCalls(strings.NewReader(in))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if len(got) != 1 || got[0].Gene != "CYP2D6" || got[0].Diplotype != "*1/*4" {
+			t.Errorf("%q: %+v; want the one call, not the header", in, got)
+		}
+	}
+	// Only the first line may be a header.
+	if _, err := pgx.ParseOutsideCalls(strings.NewReader("gene\tdiplotype\n")); err == nil {
+		t.Error("a header alone: want 'no calls'")
+	}
+}
+
+// TestTranslateOutsideRuleBased: the built-in CYP2C19 data has function
+// rules, not a diplotype table; outside calls use the rules.
+func TestTranslateOutsideRuleBased(t *testing.T) {
+	b, err := pgx.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dip, want := range map[string]string{"*1/*1": "Normal Metabolizer", "*17/*17": "Ultrarapid Metabolizer", "*2/*3": "Poor Metabolizer", "*1/*17": "Rapid Metabolizer"} {
+		gc, err := b.Phenotypes.TranslateOutside([]pgx.OutsideCall{{Line: 1, Gene: "CYP2C19", Diplotype: dip}})
+		if err != nil || gc.Phenotype != want || gc.LookupKeys[0] != want {
+			t.Errorf("%s: %+v, %v; want %s", dip, gc, err, want)
+		}
+	}
+	if _, err := b.Phenotypes.TranslateOutside([]pgx.OutsideCall{{Line: 3, Gene: "CYP2C19", Diplotype: "*1/*99"}}); err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "*99 is not in") {
+		t.Errorf("unknown allele: %v", err)
+	}
+}

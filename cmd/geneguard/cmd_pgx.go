@@ -78,7 +78,7 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	outsideCalls, err := readOutsideCalls(*outside, bundle.Phenotypes)
+	outsideCalls, err := readOutsideCalls(*outside, bundle.Phenotypes, *bundleDir)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func splitList(s string, norm func(string) string) []string {
 
 // readOutsideCalls parses and translates an outside-call file ("" = none),
 // one GeneCall per gene.
-func readOutsideCalls(path string, pheno *pgx.PhenotypeData) ([]pgx.GeneCall, error) {
+func readOutsideCalls(path string, pheno *pgx.PhenotypeData, bundleDir string) ([]pgx.GeneCall, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -203,6 +203,21 @@ func readOutsideCalls(path string, pheno *pgx.PhenotypeData) ([]pgx.GeneCall, er
 	}
 	var out []pgx.GeneCall
 	for _, g := range order {
+		if _, ok := pheno.Genes[g]; !ok {
+			// Say exactly what is missing and where it comes from:
+			// phenotypes come from the bundle, never from --definitions.
+			have := make([]string, 0, len(pheno.Genes))
+			for h := range pheno.Genes {
+				have = append(have, h)
+			}
+			slices.Sort(have)
+			which := "the built-in bundle (" + pheno.Version + ")"
+			if bundleDir != "" {
+				which = "the bundle " + bundleDir
+			}
+			return nil, fmt.Errorf("%s: line %d: %s outside calls cannot be translated: %s has no phenotype table for %s (only for %s). Give a knowledge bundle that has one: --bundle DIR, a folder with definitions/, phenotypes/ (for %s its allele functions or activity values and diplotype table, e.g. PharmCAT's %s.json or cpic_%s.json) and guidelines/; --definitions replaces allele definitions only, not phenotype tables",
+				path, byGene[g][0].Line, g, which, g, strings.Join(have, ", "), g, g, g)
+		}
 		gc, err := pheno.TranslateOutside(byGene[g])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)

@@ -161,3 +161,44 @@ func TestPGXCommandTSVMissingStar17(t *testing.T) {
 		}
 	}
 }
+
+// TestPGXCommandOutsideCallsBuiltin: with the built-in bundle, a CYP2C19
+// outside call is translated by the bundle's function rules (not "not in
+// the phenotype table"), a header line is not taken for a call, and a gene
+// the bundle has no phenotype data for is refused saying exactly that and
+// how to give a bundle that has it.
+func TestPGXCommandOutsideCallsBuiltin(t *testing.T) {
+	var lines []string
+	for _, l := range strings.Split(pgxTestVCF, "\n") {
+		if f := strings.Split(l, "\t"); len(f) > 10 {
+			l = strings.Join(f[:10], "\t") // P1 only
+		}
+		lines = append(lines, l)
+	}
+	v := pgxTemp(t, "one.vcf", strings.Join(lines, "\n"))
+	run1 := func(outside string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"pgx", "--vcf", v, "--outside-calls", pgxTemp(t, "o.tsv", outside)}, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	code, out, errOut := run1("gene\tdiplotype\tphenotype\tactivity score\nCYP2C19\t*2/*17\t\t\n")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "P1\tCYP2C19\t*2/*17\tIntermediate Metabolizer\toutside call used in place of the call from the VCF (*1/*2)") {
+		t.Errorf("outside call with a header line:\n%s", out)
+	}
+	code, _, errOut = run1("CYP2C19\t*1/*99\n")
+	if code == 0 || !strings.Contains(errOut, "line 1: CYP2C19 *1/*99: *99 is not in the bundle's CYP2C19 allele function table") {
+		t.Errorf("unknown allele: exit %d, %q", code, errOut)
+	}
+	code, out, errOut = run1("CYP2D6\t*1/*4\t\t\n")
+	for _, want := range []string{"line 1: CYP2D6 outside calls cannot be translated", "built-in bundle", "no phenotype table for CYP2D6 (only for CYP2C19)", "--bundle DIR", "--definitions replaces allele definitions only"} {
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("CYP2D6 with the built-in bundle: exit %d, stderr %q; want %q", code, errOut, want)
+		}
+	}
+	if out != "" {
+		t.Errorf("stdout after a refusal: %q", out)
+	}
+}
