@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/geneguard/geneguard/identity"
@@ -47,6 +49,27 @@ func Prepare(ctx context.Context, path, storeDir string, sampleMap map[string]st
 		return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s: the VCF has no sample columns; nothing was ingested", path)}
 	}
 	p := &Prepared{}
+	// Every mapped sample ID must be a column: a map for another file
+	// (or with a typo) must not pass for a correct one.
+	inVCF := make(map[string]bool, len(h.Samples))
+	for _, s := range h.Samples {
+		inVCF[s] = true
+	}
+	var unknown []string
+	for s := range sampleMap {
+		if !inVCF[s] {
+			unknown = append(unknown, strconv.Quote(s))
+		}
+	}
+	if n := len(unknown); n > 0 {
+		sort.Strings(unknown)
+		more := ""
+		if n > 5 {
+			more = fmt.Sprintf(" (and %d more)", n-5)
+			unknown = unknown[:5]
+		}
+		return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s: the sample map names %d sample ID(s) that are not columns of this VCF: %s%s; is it the map for another file? nothing was ingested", path, n, strings.Join(unknown, ", "), more)}
+	}
 	var bad []string
 	column := map[identity.PersonalCode]int{} // first column of each person
 	for i, s := range h.Samples {
@@ -103,7 +126,33 @@ func Prepare(ctx context.Context, path, storeDir string, sampleMap map[string]st
 		return nil, err
 	}
 	p.Dataset = platform.Dataset{SHA256: sum, Path: dest, Build: h.Build, Samples: len(h.Samples), Records: n, Source: filepath.Base(path)}
+	if len(sampleMap) > 0 {
+		p.Dataset.FileSHA256 = sum
+		p.Dataset.SampleMapSHA256 = mapHash(p.Samples, sampleMap)
+		p.Dataset.SHA256 = Identity(sum, p.Dataset.SampleMapSHA256)
+	}
 	return p, nil
+}
+
+// mapHash is the SHA-256 of the canonical sample map: the mapped columns
+// in file order, as index, sample ID and normalised personal code.
+func mapHash(samples []platform.IngestSample, sampleMap map[string]string) string {
+	h := sha256.New()
+	for _, s := range samples {
+		if _, ok := sampleMap[s.SampleID]; ok {
+			fmt.Fprintf(h, "%d\t%s\t%s\n", s.Index, s.SampleID, s.Code)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Identity is a dataset's identity when a sample map is given: the SHA-256
+// of the file's hash and the canonical map's hash. The same file ingested
+// again with the same map is a duplicate; with a corrected map, it is a new
+// dataset that takes the place of the old one for the persons it names.
+func Identity(fileSHA256, mapSHA256 string) string {
+	sum := sha256.Sum256([]byte("geneguard dataset v1\n" + fileSHA256 + "\n" + mapSHA256 + "\n"))
+	return hex.EncodeToString(sum[:])
 }
 
 // store copies path into dir as <sha256><ext>, atomically (temp + rename),
@@ -157,23 +206,89 @@ func store(path, dir string) (string, string, error) {
 	return sum, abs, nil
 }
 
-// ReadSampleMap reads a TSV of sample ID and personal code.
-func ReadSampleMap(path string) (map[string]string, error) {
+// SampleMap is a parsed sample-map file: biobank sample ID → personal code.
+type SampleMap struct {
+	Path string
+	// Codes maps each sample ID to the personal code as written.
+	Codes map[string]string
+	// Header is the first line when it was recognised as a column header
+	// (its second column holds no digit, so it cannot be a personal code);
+	// "" when there was none.
+	Header string
+}
+
+// ParseSampleMap reads a sample map strictly: one sample per line, two
+// tab-separated columns (or two whitespace-separated fields), sample ID and
+// personal code. Blank lines and lines starting with '#' are skipped; a
+// first line whose second column has no digit is recognised as a header.
+// Every code must be a valid personal code, and no sample ID or person may
+// appear twice. Errors name the file and line.
+func ParseSampleMap(path string) (*SampleMap, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: sample map: %w", err)
 	}
-	out := map[string]string{}
+	m := &SampleMap{Path: path, Codes: map[string]string{}}
+	sampleLine := map[string]int{}
+	person := map[identity.PersonalCode]int{}
+	personSample := map[identity.PersonalCode]string{}
+	first := true
+	invalid := func(line int, format string, a ...any) error {
+		return &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s:%d: ", path, line) + fmt.Sprintf(format, a...) + "; nothing was ingested"}
+	}
 	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
+		n := i + 1
+		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s:%d: want two columns (sample ID, personal code), found %d", path, i+1, len(f))}
+		var f []string
+		if strings.Contains(line, "\t") {
+			f = strings.Split(line, "\t")
+			for j := range f {
+				f[j] = strings.TrimSpace(f[j])
+			}
+		} else {
+			f = strings.Fields(line)
 		}
-		out[f[0]] = f[1]
+		if first {
+			first = false
+			if len(f) == 2 && !strings.ContainsAny(f[1], "0123456789") {
+				m.Header = line
+				continue
+			}
+		}
+		if len(f) != 2 {
+			return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s:%d: want two columns (sample ID, personal code), found %d", path, n, len(f))}
+		}
+		if f[0] == "" || f[1] == "" {
+			return nil, invalid(n, "an empty sample ID or personal code")
+		}
+		pc, err := identity.ParsePersonalCode(f[1])
+		if err != nil {
+			return nil, invalid(n, "sample %q: %q is not a personal code: %v", f[0], f[1], err)
+		}
+		if j, dup := sampleLine[f[0]]; dup {
+			return nil, invalid(n, "sample %q is mapped again (first on line %d)", f[0], j)
+		}
+		if j, dup := person[pc]; dup {
+			return nil, invalid(n, "samples %q (line %d) and %q are mapped to the same person (%s); one person, one sample", personSample[pc], j, f[0], pc)
+		}
+		sampleLine[f[0]], person[pc], personSample[pc] = n, n, f[0]
+		m.Codes[f[0]] = f[1]
 	}
-	return out, nil
+	if len(m.Codes) == 0 {
+		return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s: the sample map maps no sample; nothing was ingested", path)}
+	}
+	return m, nil
+}
+
+// ReadSampleMap reads a sample map (see ParseSampleMap) and returns sample
+// ID → personal code.
+func ReadSampleMap(path string) (map[string]string, error) {
+	m, err := ParseSampleMap(path)
+	if err != nil {
+		return nil, err
+	}
+	return m.Codes, nil
 }

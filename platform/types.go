@@ -24,16 +24,26 @@ type Person struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// Dataset is one ingested genotype file.
+// Dataset is one ingested genotype file, read with one sample mapping.
 type Dataset struct {
-	ID        int64     `json:"id"`
-	SHA256    string    `json:"sha256"`
-	Path      string    `json:"path"`
-	Build     string    `json:"build"`
-	Samples   int       `json:"samples"`
-	Records   int       `json:"records"`
-	Source    string    `json:"source"` // the file name as given
-	CreatedAt time.Time `json:"created_at"`
+	ID int64 `json:"id"`
+	// SHA256 identifies the dataset: the file's SHA-256 when its sample
+	// IDs are the persons' codes, else the SHA-256 of the file's hash and
+	// the sample map (ingest.Identity), so the same file may be ingested
+	// again with a corrected map, but not twice with the same one.
+	SHA256 string `json:"sha256"`
+	// FileSHA256 is the file's own SHA-256 when SHA256 also covers a
+	// sample map; it is not stored (the stored copy is named by it).
+	FileSHA256 string `json:"file_sha256,omitempty"`
+	// SampleMapSHA256 is the hash of the canonical sample map, when one
+	// was given; not stored.
+	SampleMapSHA256 string    `json:"sample_map_sha256,omitempty"`
+	Path            string    `json:"path"`
+	Build           string    `json:"build"`
+	Samples         int       `json:"samples"`
+	Records         int       `json:"records"`
+	Source          string    `json:"source"` // the file name as given
+	CreatedAt       time.Time `json:"created_at"`
 }
 
 // ConsentState is one algorithm as a person sees it on the consent page.

@@ -19,7 +19,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dsn := fs.String("db", "", "database: SQLite file path or postgres:// URL (default DATA/geneguard.db)")
 	data := fs.String("data", "geneguard-data", "data directory: genotype store and keys")
 	path := fs.String("vcf", "", "VCF file (plain or bgzipped) whose sample IDs are personal codes")
-	smap := fs.String("sample-map", "", "optional TSV: sample ID, personal code")
+	smap := fs.String("sample-map", "", "optional TSV: sample ID, personal code (one line per sample; an optional header line; every sample ID must be in the VCF). To correct a wrong map, ingest the same file again with the corrected map")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -28,10 +28,14 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var m map[string]string
 	if *smap != "" {
-		var err error
-		if m, err = ingest.ReadSampleMap(*smap); err != nil {
+		sm, err := ingest.ParseSampleMap(*smap)
+		if err != nil {
 			return err
 		}
+		if sm.Header != "" {
+			fmt.Fprintf(stderr, "%s: line 1 %q is taken as a column header, not a sample\n", *smap, sm.Header)
+		}
+		m = sm.Codes
 	}
 	a, err := openApp(ctx, *dsn, *data, newLogger(false))
 	if err != nil {
@@ -47,8 +51,15 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	file := p.Dataset.SHA256
+	if p.Dataset.FileSHA256 != "" {
+		file = p.Dataset.FileSHA256
+	}
 	fmt.Fprintf(stdout, "ingested dataset %d: %d samples, %d records, build %s, sha256 %s; %d jobs queued\n",
-		p.Dataset.ID, p.Dataset.Samples, p.Dataset.Records, orUnknown(p.Dataset.Build), p.Dataset.SHA256[:12], rep.Jobs)
+		p.Dataset.ID, p.Dataset.Samples, p.Dataset.Records, orUnknown(p.Dataset.Build), file[:12], rep.Jobs)
+	if p.Dataset.SampleMapSHA256 != "" {
+		fmt.Fprintf(stdout, "  sample map %s: %d sample(s) mapped (map sha256 %s); the same file with another map is another dataset\n", *smap, len(m), p.Dataset.SampleMapSHA256[:12])
+	}
 	for _, f := range rep.Algorithms {
 		switch {
 		case !f.Fits:
