@@ -58,8 +58,18 @@ func TestBreakGlass(t *testing.T) {
 				t.Errorf("%s: message %q does not say why", c.name, msg)
 			}
 		}
-		if got := len(testenv.AuditLog(t, f.Store)); got != before {
-			t.Errorf("refused break-glass calls appended %d audit events", got-before)
+		// Invalid requests append nothing; refusals of a principal who may
+		// not use break-glass are recorded, each as one view.refused (filed
+		// under the person named), with the reason and no results.
+		var refusals int
+		for _, e := range testenv.AuditLog(t, f.Store)[before:] {
+			if e.Action != "view.refused" || e.Purpose != platform.PurposeEmergency || e.Details["reason"] == "" || e.Details["results"] != "" {
+				t.Errorf("refused break-glass call appended %+v", e)
+			}
+			refusals++
+		}
+		if refusals != 4 {
+			t.Errorf("refused break-glass calls appended %d view.refused events, want 4 (the forbidden ones)", refusals)
 		}
 
 		// The clinical view, no more: PRS consent was withdrawn.

@@ -153,7 +153,7 @@ func (s *Service) PersonByCode(ctx context.Context, p identity.Principal, code s
 // Person returns a person's record.
 func (s *Service) Person(ctx context.Context, p identity.Principal, id string) (*Person, error) {
 	if err := mayReadPerson(p, id); err != nil {
-		return nil, err
+		return nil, s.refused(ctx, p, id, "view.refused", "record", "", err)
 	}
 	var out *Person
 	err := s.store.Read(ctx, func(tx Tx) error {
@@ -167,7 +167,7 @@ func (s *Service) Person(ctx context.Context, p identity.Principal, id string) (
 // Consents lists every active algorithm with the person's consent state.
 func (s *Service) Consents(ctx context.Context, p identity.Principal, person string) ([]ConsentState, error) {
 	if err := mayReadPerson(p, person); err != nil {
-		return nil, err
+		return nil, s.refused(ctx, p, person, "view.refused", "consents", "", err)
 	}
 	var out []ConsentState
 	err := s.store.Read(ctx, func(tx Tx) error {
@@ -194,7 +194,7 @@ func (s *Service) Consents(ctx context.Context, p identity.Principal, person str
 // computation it allows when the person has genotypes.
 func (s *Service) GrantConsent(ctx context.Context, p identity.Principal, person, algorithmID, channel string) error {
 	if err := mayConsent(p, person); err != nil {
-		return err
+		return s.refused(ctx, p, person, "consent.refused", algorithmID, "consent", err)
 	}
 	return s.store.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.Person(person); err != nil {
@@ -232,7 +232,7 @@ func (s *Service) GrantConsent(ctx context.Context, p identity.Principal, person
 // it writes, and reads filter on consent, so results leave clinical view.
 func (s *Service) WithdrawConsent(ctx context.Context, p identity.Principal, person, algorithmID, channel string) error {
 	if err := mayConsent(p, person); err != nil {
-		return err
+		return s.refused(ctx, p, person, "consent.refused", algorithmID, "consent", err)
 	}
 	return s.store.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.Person(person); err != nil {
@@ -274,7 +274,7 @@ func activeVersion(tx Tx, algorithmID string) (*algorithm.Version, error) {
 // which must pass CheckPurpose ("" records "treatment").
 func (s *Service) Results(ctx context.Context, p identity.Principal, person, purpose string) ([]result.Result, error) {
 	if err := mayReadPerson(p, person); err != nil {
-		return nil, err
+		return nil, s.refused(ctx, p, person, "view.refused", "results", "", err)
 	}
 	if purpose == "" {
 		// A caller stating none (the service's own pages) views to treat.
@@ -303,7 +303,7 @@ const MaxBreakGlassReason = 500
 // stay hidden.
 func (s *Service) BreakGlass(ctx context.Context, p identity.Principal, person, reason string) ([]result.Result, error) {
 	if p.Role != identity.RolePhysician {
-		return nil, &Error{Code: CodeForbidden, Message: "Only a physician may use emergency (break-glass) access."}
+		return nil, s.refused(ctx, p, person, "view.refused", "results (break-glass)", PurposeEmergency, &Error{Code: CodeForbidden, Message: "Only a physician may use emergency (break-glass) access."})
 	}
 	reason = strings.TrimSpace(reason)
 	switch {
@@ -364,10 +364,10 @@ func (s *Service) Algorithms(ctx context.Context, p identity.Principal) ([]*algo
 // AuditTrail lists the audit events about a person.
 func (s *Service) AuditTrail(ctx context.Context, p identity.Principal, person string) ([]AuditEntry, error) {
 	if p.Role != identity.RolePatient && p.Role != identity.RoleGovernance && p.Role != identity.RoleOperator {
-		return nil, &Error{Code: CodeForbidden, Message: "only the person and the governance board read an access log"}
+		return nil, s.refused(ctx, p, person, "view.refused", "access log", "", &Error{Code: CodeForbidden, Message: "only the person and the governance board read an access log"})
 	}
 	if p.Role == identity.RolePatient && p.Person != person {
-		return nil, &Error{Code: CodeForbidden, Message: "you may read only your own access log"}
+		return nil, s.refused(ctx, p, person, "view.refused", "access log", "", &Error{Code: CodeForbidden, Message: "you may read only your own access log"})
 	}
 	// Number what is queued first, so that the person sees every entry
 	// with its log number (and a receipt once the next checkpoint covers
@@ -507,27 +507,8 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 		if u := rep.Unfit(); len(u) > 0 {
 			details["build_unfit"] = strings.Join(u, ",")
 		}
-		if d.SampleMapSHA256 != "" {
-			// The dataset is the file read with this map: the map is
-			// part of what was ingested, and of the record.
-			details["file_sha256"], details["sample_map_sha256"] = d.FileSHA256, d.SampleMapSHA256
-		}
 		return audit(ctx, tx, p, "", "ingest", fmt.Sprintf("dataset %d", d.ID), "biobank ingest", details)
 	})
-	if ErrorCode(err) == CodeConflict && len(d.SHA256) >= 12 {
-		// A dataset is the file read with its mapping: the same file
-		// with the same mapping again is a duplicate, but a corrected
-		// mapping is a new dataset.
-		msg := ErrorMessage(err)
-		if d.FileSHA256 != "" {
-			if rest, ok := strings.CutPrefix(msg, fmt.Sprintf("this genotype file (sha256 %s)", d.SHA256[:12])); ok {
-				msg = fmt.Sprintf("this genotype file (sha256 %s) with this sample map", d.FileSHA256[:12]) + rest
-			}
-		} else {
-			msg += " with the same sample IDs"
-		}
-		return nil, &Error{Code: CodeConflict, Message: msg + "; to correct a wrong mapping, ingest the file again with the corrected sample map (the new dataset then holds the persons it names)", Err: err}
-	}
 	if err != nil {
 		return nil, err
 	}
