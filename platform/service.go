@@ -507,8 +507,27 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 		if u := rep.Unfit(); len(u) > 0 {
 			details["build_unfit"] = strings.Join(u, ",")
 		}
+		if d.SampleMapSHA256 != "" {
+			// The dataset is the file read with this map: the map is
+			// part of what was ingested, and of the record.
+			details["file_sha256"], details["sample_map_sha256"] = d.FileSHA256, d.SampleMapSHA256
+		}
 		return audit(ctx, tx, p, "", "ingest", fmt.Sprintf("dataset %d", d.ID), "biobank ingest", details)
 	})
+	if ErrorCode(err) == CodeConflict && len(d.SHA256) >= 12 {
+		// A dataset is the file read with its mapping: the same file
+		// with the same mapping again is a duplicate, but a corrected
+		// mapping is a new dataset.
+		msg := ErrorMessage(err)
+		if d.FileSHA256 != "" {
+			if rest, ok := strings.CutPrefix(msg, fmt.Sprintf("this genotype file (sha256 %s)", d.SHA256[:12])); ok {
+				msg = fmt.Sprintf("this genotype file (sha256 %s) with this sample map", d.FileSHA256[:12]) + rest
+			}
+		} else {
+			msg += " with the same sample IDs"
+		}
+		return nil, &Error{Code: CodeConflict, Message: msg + "; to correct a wrong mapping, ingest the file again with the corrected sample map (the new dataset then holds the persons it names)", Err: err}
+	}
 	if err != nil {
 		return nil, err
 	}
