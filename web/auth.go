@@ -1,12 +1,14 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/geneguard/geneguard/identity"
+	"github.com/geneguard/geneguard/platform"
 )
 
 // Login is what an Authenticator proves: who signed in, and in which role.
@@ -66,15 +68,15 @@ func (d *DemoAuthenticator) Callback(r *http.Request) (Login, error) {
 				return Login{Subject: id.Subject, Role: id.Role}, nil
 			}
 		}
-		return Login{}, invalid("That demo identity is not on the list.")
+		return Login{}, &signInRefusal{reason: "demo identity not on the list", err: invalid("That demo identity is not on the list.")}
 	}
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	if code == "" {
-		return Login{}, invalid("Choose a demo identity or type a personal code.")
+		return Login{}, &signInRefusal{reason: "no identity given", err: invalid("Choose a demo identity or type a personal code.")}
 	}
 	pc, err := identity.ParsePersonalCode(code)
 	if err != nil {
-		return Login{}, invalid(personalCodeMessage(err))
+		return Login{}, &signInRefusal{reason: "not a valid personal code", err: invalid(personalCodeMessage(err))}
 	}
 	return Login{Subject: "EE" + string(pc), Role: identity.RolePatient}, nil
 }
@@ -86,9 +88,31 @@ func personalCodeMessage(err error) string {
 	return fmt.Sprintf("That is not a valid Estonian personal code: %s.", detail)
 }
 
+// signInRefusal is a sign-in refused for a reason the audit log records
+// ("login.refused"). The reason names no claim values; role and subject are
+// set only when the identity provider vouched for them (see RefuseSignIn).
+// err is what the person is shown.
+type signInRefusal struct {
+	reason  string
+	role    identity.Role
+	subject string
+	err     error
+}
+
+func (e *signInRefusal) Error() string { return e.err.Error() }
+func (e *signInRefusal) Unwrap() error { return e.err }
+
+// auditRefusal records a refused sign-in. A failure to record it is
+// logged: the person is refused either way.
+func (s *server) auditRefusal(r *http.Request, role identity.Role, subject, reason string) {
+	if err := s.svc.RefuseSignIn(r.Context(), role, subject, reason); err != nil {
+		s.logError(r, fmt.Errorf("web: recording a refused sign-in: %w", err))
+	}
+}
+
 // loginStart begins a sign-in: a state cookie, then off to the provider.
 func (s *server) loginStart(w http.ResponseWriter, r *http.Request) {
-	state := s.sessions.startLogin(w, localPath(r.URL.Query().Get("next")))
+	state := s.sessions.startLogin(w, r, localPath(r.URL.Query().Get("next")))
 	http.Redirect(w, r, s.auth.LoginURL(state), http.StatusSeeOther)
 }
 
@@ -122,6 +146,7 @@ func (s *server) loginCallback(w http.ResponseWriter, r *http.Request) {
 	state := r.FormValue("state")
 	st, err := s.sessions.loginState(r, state)
 	if err != nil {
+		s.auditRefusal(r, "", "", "sign-in state missing, expired or from another browser")
 		s.renderError(w, r, invalid("This sign-in has expired or was started in another browser. Please sign in again."))
 		return
 	}
@@ -133,17 +158,23 @@ func (s *server) loginCallback(w http.ResponseWriter, r *http.Request) {
 			if login.Name != "" && (p.Name == "" || p.Name == p.Subject || p.Name == login.Subject) {
 				p.Name = login.Name
 			}
-			s.sessions.endLogin(w)
-			s.sessions.start(w, p)
-			next := st.Next
-			if next == "" {
-				next = homeFor(p.Role)
+			if err = s.sessions.start(w, r, p); err == nil {
+				s.sessions.endLogin(w, r)
+				next := st.Next
+				if next == "" {
+					next = homeFor(p.Role)
+				}
+				http.Redirect(w, r, next, http.StatusSeeOther)
+				return
 			}
-			http.Redirect(w, r, next, http.StatusSeeOther)
-			return
+		} else if c := platform.ErrorCode(err); c == platform.CodeInvalid || c == platform.CodeForbidden {
+			err = &signInRefusal{reason: "refused by the platform: " + string(c), err: err}
 		}
 	}
 	s.logError(r, err)
+	if ref := (*signInRefusal)(nil); errors.As(err, &ref) {
+		s.auditRefusal(r, ref.role, ref.subject, ref.reason)
+	}
 	pub := toPublic(err)
 	if s.demo != nil {
 		// Same state: the pending sign-in is still good for another try.
@@ -153,8 +184,16 @@ func (s *server) loginCallback(w http.ResponseWriter, r *http.Request) {
 	s.renderError(w, r, err)
 }
 
-func (s *server) logout(w http.ResponseWriter, r *http.Request, _ *session) error {
-	s.sessions.end(w)
+// logout ends the session server-side (the cookie is worthless from now
+// on, wherever a copy of it is) and records the sign-out.
+func (s *server) logout(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := s.sessions.end(w, r); err != nil {
+		return err
+	}
+	if err := s.svc.SignOut(r.Context(), sess.principal()); err != nil {
+		// Signed out all the same; the failure to record it is logged.
+		s.logError(r, fmt.Errorf("web: recording a sign-out: %w", err))
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }

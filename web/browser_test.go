@@ -147,7 +147,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(css("table")),
 		shot("access-log"),
 	)
-	if got := text("table"); !strings.Contains(got, "consent.grant") {
+	if got := text("table"); !strings.Contains(got, "Gave consent") {
 		t.Errorf("access log: %q", got)
 	}
 	do("patient signs out", signOut)

@@ -36,7 +36,13 @@ type fakeService struct {
 	panicIn string
 	// metas records the request metadata each call saw.
 	metas []reqmeta.Meta
+	// sessions is the session store every server over this service
+	// shares, as replicas share the database (web.SessionKeeper).
+	sessions platform.SessionStore
 }
+
+// Sessions implements web.SessionKeeper.
+func (f *fakeService) Sessions() platform.SessionStore { return f.sessions }
 
 const (
 	codeMari  = "60001019906" // patient with genotype data
@@ -64,6 +70,7 @@ func newFakeService() *fakeService {
 		events:    map[string][]consent.Event{},
 		fail:      map[string]error{},
 		now:       time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC),
+		sessions:  web.MemorySessions(),
 	}
 	f.addPerson(codeMari, "Mari Maasikas", true)
 	f.addPerson(codeJaan, "Jaan Tamm", false)
@@ -357,3 +364,52 @@ func (f *fakeService) lastMeta() reqmeta.Meta {
 }
 
 var _ web.Service = (*fakeService)(nil)
+
+// SignOut records a "logout" entry, filed under a patient's pseudonym.
+func (f *fakeService) SignOut(ctx context.Context, p identity.Principal) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(ctx, "SignOut"); err != nil {
+		return err
+	}
+	f.audit = append(f.audit, platform.AuditEntry{Seq: uint64(len(f.audit) + 1), Time: f.now, Actor: p.Name, Role: string(p.Role),
+		Person: p.Person, Action: "logout", Object: "portal"})
+	return nil
+}
+
+// RefuseSignIn records a "login.refused" entry with the reason; a
+// patient's refusal is filed under their pseudonym.
+func (f *fakeService) RefuseSignIn(ctx context.Context, role identity.Role, subject, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(ctx, "RefuseSignIn"); err != nil {
+		return err
+	}
+	e := platform.AuditEntry{Seq: uint64(len(f.audit) + 1), Time: f.now, Actor: "unknown", Role: string(role), Action: "login.refused", Object: "portal", Reason: reason}
+	if pc, err := identity.ParsePersonalCode(subject); err == nil && role == identity.RolePatient {
+		e.Person = f.pseudo.Pseudonym(pc)
+		e.Actor = e.Person
+	} else if subject != "" {
+		e.Actor = subject
+	}
+	f.audit = append(f.audit, e)
+	return nil
+}
+
+// auditActions lists the actions recorded so far, in order.
+func (f *fakeService) auditActions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, e := range f.audit {
+		out = append(out, e.Action)
+	}
+	return out
+}
+
+// auditEntries returns a copy of every entry recorded so far.
+func (f *fakeService) auditEntries() []platform.AuditEntry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]platform.AuditEntry(nil), f.audit...)
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -170,6 +171,11 @@ type pageHandler func(w http.ResponseWriter, r *http.Request, sess *session) err
 func (s *server) page(h pageHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.sessions.get(r)
+		if err != nil && !errors.Is(err, errBadCookie) {
+			s.logError(r, err) // the session store failed: not a sign-out
+			s.renderError(w, r, err)
+			return
+		}
 		if err != nil {
 			next := r.URL.Path
 			if r.Method != http.MethodGet {
@@ -185,11 +191,25 @@ func (s *server) page(h pageHandler) http.HandlerFunc {
 				return
 			}
 		}
+		r = r.WithContext(context.WithValue(r.Context(), sessionCtxKey{}, sess))
 		if err := h(w, r, sess); err != nil {
 			s.logError(r, err)
 			s.renderError(w, r, err)
 		}
 	}
+}
+
+// sessionCtxKey carries the session page found in the request's context,
+// so rendering the page does not look it up again.
+type sessionCtxKey struct{}
+
+// currentSession is the session of r: the one page put in its context, or
+// looked up.
+func (s *server) currentSession(r *http.Request) (*session, error) {
+	if sess, ok := r.Context().Value(sessionCtxKey{}).(*session); ok && sess != nil {
+		return sess, nil
+	}
+	return s.sessions.get(r)
 }
 
 // apiHandler is a JSON endpoint for a signed-in principal; it returns the
@@ -201,6 +221,11 @@ type apiHandler func(r *http.Request, p identity.Principal) (any, error)
 func (s *server) api(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.sessions.get(r)
+		if err != nil && !errors.Is(err, errBadCookie) {
+			s.logError(r, err)
+			writeJSONError(w, toPublic(err))
+			return
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Cookie realm="geneguard"`)
 			writeJSONError(w, publicError{APIError{codeUnauthenticated, "Sign in first."}, http.StatusUnauthorized})

@@ -248,7 +248,18 @@ func (o *OIDC) Callback(r *http.Request) (Login, error) {
 		return Login{}, o.refuse(ctx, "claims unreadable", refusal(msgNotVerified, err))
 	}
 	if o.acr != "" && !acrReaches(c.ACR, o.acr) {
-		return Login{}, o.refuse(ctx, "acr too low", refusal(msgACR, fmt.Errorf("oidc: acr %q, want %q", c.ACR, o.acr)))
+		err := o.refuse(ctx, "acr too low", refusal(msgACR, fmt.Errorf("oidc: acr %q, want %q", c.ACR, o.acr)))
+		// The provider did vouch for who it is, at too low a level: the
+		// refusal is filed under them (a staff account, or a patient's
+		// pseudonym, never the code itself) so they can see it.
+		if ref := (*signInRefusal)(nil); errors.As(err, &ref) {
+			if a, ok := o.staff[idt.Subject]; ok {
+				ref.role, ref.subject = a.Role, a.Account
+			} else if pc, perr := identity.ParsePersonalCode(idt.Subject); perr == nil && strings.HasPrefix(idt.Subject, "EE") {
+				ref.role, ref.subject = identity.RolePatient, "EE"+string(pc)
+			}
+		}
+		return Login{}, err
 	}
 	if a, ok := o.staff[idt.Subject]; ok {
 		return Login{Subject: a.Account, Role: a.Role, Name: a.Name}, nil
@@ -264,15 +275,17 @@ func (o *OIDC) Callback(r *http.Request) (Login, error) {
 	return Login{Subject: "EE" + string(pc), Role: identity.RolePatient, Name: c.name()}, nil
 }
 
-// refuse logs why a sign-in was refused and returns err. No claim values
-// are logged: a sub may be a personal code.
+// refuse logs why a sign-in was refused and returns err as a
+// *signInRefusal with reason, which the web layer records in the audit log
+// ("login.refused"). No claim values are logged: a sub may be a personal
+// code.
 func (o *OIDC) refuse(ctx context.Context, reason string, err error) error {
 	attrs := []any{"reason", reason, "request_id", RequestIDFrom(ctx)}
 	if cause := errors.Unwrap(err); cause != nil {
 		attrs = append(attrs, "err", cause.Error())
 	}
 	o.log.WarnContext(ctx, "oidc: sign-in refused", attrs...)
-	return err
+	return &signInRefusal{reason: reason, err: err}
 }
 
 func refusal(msg string, cause error) error {

@@ -179,6 +179,9 @@ func (s *server) patientAccessLog(w http.ResponseWriter, r *http.Request, sess *
 		if e.Action == "break-glass" {
 			v.BreakGlass++
 		}
+		if refusedAction(e.Action) {
+			v.Refused++
+		}
 	}
 	s.render(w, r, http.StatusOK, "accesslog.html", &view{Title: "Who looked at my data", Data: v})
 	return nil

@@ -28,6 +28,9 @@ type accessLogView struct {
 	// BreakGlass counts the emergency accesses among Entries, announced
 	// above the table.
 	BreakGlass int
+	// Refused counts the refused attempts (sign-ins, views, consent
+	// changes) among Entries, announced above the table.
+	Refused int
 }
 
 func parseSeq(r *http.Request) (uint64, error) {

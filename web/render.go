@@ -73,8 +73,10 @@ func newPages(loc *time.Location) *pages {
 			return buf.String()
 		},
 		// roleName takes any: audit entries carry roles as plain strings.
-		"roleName": func(r any) string { return roleName(identity.Role(fmt.Sprint(r))) },
-		"lower":    strings.ToLower,
+		"roleName":   func(r any) string { return roleName(identity.Role(fmt.Sprint(r))) },
+		"lower":      strings.ToLower,
+		"actionText": actionText,
+		"refused":    refusedAction,
 		"capitalize": func(s string) string {
 			if s == "" {
 				return s
@@ -118,7 +120,7 @@ func roleName(r identity.Role) string {
 // a clean 500 instead of half a page.
 func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
 	if v.User == nil {
-		if sess, err := s.sessions.get(r); err == nil {
+		if sess, err := s.currentSession(r); err == nil {
 			p := sess.principal()
 			v.User, v.CSRF = &p, s.sessions.csrfToken(sess)
 		}

@@ -39,6 +39,21 @@ type Service interface {
 	Algorithms(ctx context.Context, p identity.Principal) ([]*algorithm.Version, error)
 	AuditTrail(ctx context.Context, p identity.Principal, person string) ([]platform.AuditEntry, error)
 	JobStats(ctx context.Context) (platform.JobStats, error)
+	// SignOut records that p signed out ("logout"); the web layer has
+	// already ended the session.
+	SignOut(ctx context.Context, p identity.Principal) error
+	// RefuseSignIn records a refused sign-in ("login.refused") with its
+	// reason. subject is what the identity provider vouched for, or "":
+	// a personal code (recorded only as its pseudonym, so the refusal is
+	// in that patient's access log) or a staff account.
+	RefuseSignIn(ctx context.Context, role identity.Role, subject, reason string) error
+}
+
+// SessionKeeper is implemented by a Service whose store keeps web sessions
+// (platform.Service over sqlstore); New uses it when Options.Sessions is
+// nil.
+type SessionKeeper interface {
+	Sessions() platform.SessionStore
 }
 
 // Options configures New. The zero value works for a demo: demo login,
@@ -49,16 +64,25 @@ type Options struct {
 	Auth Authenticator
 	// Demo lists the identities offered on the demo login page.
 	Demo []DemoIdentity
-	// SessionKey signs session cookies; at least 32 bytes. Empty means a
-	// random key: sessions then end when the process restarts, and
-	// several replicas will not accept each other's cookies.
+	// SessionKey signs the login-state cookie and seals the stored
+	// sessions; at least 32 bytes. Empty means a random key: sessions then
+	// end when the process restarts, and several replicas will not accept
+	// each other's sessions.
 	SessionKey []byte
 	// SecureCookies sets the Secure attribute; turn it on behind TLS. It
 	// is on whenever Auth is an OIDC authenticator with an https redirect
 	// URL (the site is then reached over TLS).
 	SecureCookies bool
-	// SessionTTL is how long a sign-in lasts; default 8 hours (a shift).
+	// SessionTTL is how long a sign-in lasts at most, however active;
+	// default 8 hours (a shift).
 	SessionTTL time.Duration
+	// SessionIdle ends a session after this long without a request;
+	// default 30 minutes.
+	SessionIdle time.Duration
+	// Sessions keeps the server-side sessions. Nil means the Service's
+	// store when it keeps them (SessionKeeper: the database, shared by
+	// replicas), else this process's memory (MemorySessions).
+	Sessions platform.SessionStore
 	// Location is the time zone pages show times in; default time.Local.
 	Location *time.Location
 	Logger   *slog.Logger
@@ -113,6 +137,19 @@ func New(svc Service, opts Options) http.Handler {
 	if ttl <= 0 {
 		ttl = 8 * time.Hour
 	}
+	idle := opts.SessionIdle
+	if idle <= 0 {
+		idle = 30 * time.Minute
+	}
+	store := opts.Sessions
+	if store == nil {
+		if k, ok := svc.(SessionKeeper); ok {
+			store = k.Sessions()
+		}
+	}
+	if store == nil {
+		store = MemorySessions()
+	}
 	loc := opts.Location
 	if loc == nil {
 		loc = time.Local
@@ -120,7 +157,7 @@ func New(svc Service, opts Options) http.Handler {
 	s := &server{
 		svc:      svc,
 		auth:     opts.Auth,
-		sessions: &sessions{key: key, ttl: ttl, secure: opts.SecureCookies || httpsOIDC(opts.Auth)},
+		sessions: &sessions{key: key, ttl: ttl, idle: idle, store: store, secure: opts.SecureCookies || httpsOIDC(opts.Auth)},
 		pages:    newPages(loc),
 		log:      log,
 		receipts: opts.Receipts,
