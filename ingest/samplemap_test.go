@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,26 +74,37 @@ func TestSampleMapUnknownSample(t *testing.T) {
 	}
 }
 
-// TestSampleMapCorrection: a file ingested with a wrong (swapped) map can
-// be ingested again with the corrected one — a new dataset, audited with
-// the file's and the map's hashes — after which each person's genotypes
-// are their own column. The same map twice is still a duplicate.
+// TestSampleMapCorrection: a file ingested with a wrong map can be
+// ingested again with the corrected one — a new dataset, audited with the
+// file's and the map's hashes. The corrected mapping replaces the old one:
+// each person's genotypes are their own column, a person the wrong map
+// named (though not in the file) loses the result computed from another
+// person's column from the clinical view, and the same map twice is still
+// a duplicate.
 func TestSampleMapCorrection(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			w := testenv.NewWorld(t, b.DSN(t))
-			people := demo.Cohort(2)
-			v := testenv.DemoVCF(t, people)
+			w.SkipTodaysAgePass(t)
+			people := demo.Cohort(3)
+			v := testenv.DemoVCF(t, people[:2])
 			copy(v.Columns[9:], []string{"GB-001", "GB-002"})
 			path := v.Write(t, "c.vcf")
-			c0, c1 := string(people[0].Code), string(people[1].Code)
-			wrong := map[string]string{"GB-001": c1, "GB-002": c0}
+			c0, c1, c2 := string(people[0].Code), string(people[1].Code), string(people[2].Code)
+			wrong := map[string]string{"GB-001": c0, "GB-002": c2} // GB-002 is people[1]
 			right := map[string]string{"GB-001": c0, "GB-002": c1}
+			p0, p2 := w.SignIn(t, people[0].Code), w.SignIn(t, people[2].Code)
+			w.Grant(t, p0, demo.PGxAlgorithmID)
+			w.Grant(t, p2, demo.PGxAlgorithmID)
 			first, err := ingestFile(w, path, wrong)
 			if err != nil {
 				t.Fatal(err)
+			}
+			w.Drain(t)
+			if rs, err := w.Service.Results(ctx, testenv.Operator, p2.Person, ""); err != nil || len(rs) != 1 {
+				t.Fatalf("wrongly mapped person before the correction: %d results, %v", len(rs), err)
 			}
 			if _, err := ingestFile(w, path, wrong); platform.ErrorCode(err) != platform.CodeConflict || !strings.Contains(err.Error(), "with this sample map was already ingested as dataset") || !strings.Contains(err.Error(), "corrected sample map") {
 				t.Fatalf("same map again: %v; want a conflict that says how to correct a map", err)
@@ -104,8 +116,8 @@ func TestSampleMapCorrection(t *testing.T) {
 			if second.Dataset.ID == first.Dataset.ID || second.Dataset.FileSHA256 != first.Dataset.FileSHA256 || second.Dataset.SHA256 == first.Dataset.SHA256 || second.Dataset.Path != first.Dataset.Path {
 				t.Errorf("datasets %+v and %+v: want one file, two datasets", first.Dataset, second.Dataset)
 			}
-			for i, p := range people {
-				err := w.Store.Read(ctx, func(tx platform.Tx) error {
+			err = w.Store.Read(ctx, func(tx platform.Tx) error {
+				for i, p := range people[:2] {
 					d, s, err := tx.LatestSample(w.Pseudo.Pseudonym(p.Code))
 					if err != nil {
 						return err
@@ -113,20 +125,41 @@ func TestSampleMapCorrection(t *testing.T) {
 					if d.ID != second.Dataset.ID || s.Index != i {
 						t.Errorf("person %d: dataset %d column %d; want dataset %d column %d", i, d.ID, s.Index, second.Dataset.ID, i)
 					}
-					return nil
-				})
-				if err != nil {
-					t.Fatal(err)
 				}
+				if _, _, err := tx.LatestSample(p2.Person); !platform.IsNotFound(err) {
+					t.Errorf("person the wrong map named: %v; want no genotypes", err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Drain(t)
+			// people[0] kept their column: their result stands.
+			if rs, err := w.Service.Results(ctx, testenv.Operator, p0.Person, ""); err != nil || len(rs) != 1 {
+				t.Errorf("person with the same column: %d results, %v", len(rs), err)
+			}
+			if rs, err := w.Service.Results(ctx, testenv.Operator, p2.Person, ""); err != nil || len(rs) != 0 {
+				t.Errorf("person the wrong map named: %d results in clinical view, %v; want none", len(rs), err)
 			}
 			var ingests []map[string]string
+			withdrawn := false
 			for _, e := range testenv.AuditLog(t, w.Store) {
 				if e.Action == "ingest" {
 					ingests = append(ingests, e.Details)
 				}
+				if e.Action == "view" && e.Person == p2.Person && e.Details["withdrawn_sample_map_corrected"] != "" {
+					withdrawn = true
+				}
 			}
 			if len(ingests) != 2 || ingests[1]["file_sha256"] != second.Dataset.FileSHA256 || ingests[1]["sample_map_sha256"] == "" || ingests[0]["sample_map_sha256"] == ingests[1]["sample_map_sha256"] {
 				t.Errorf("ingest audit details %v", ingests)
+			}
+			if len(ingests) == 2 && (ingests[1]["replaces_mapping_of"] != fmt.Sprintf("[%d]", first.Dataset.ID) || ingests[1]["persons_remapped"] != "1") {
+				t.Errorf("correction audit details %v", ingests[1])
+			}
+			if !withdrawn {
+				t.Error("the view does not record the withdrawn result")
 			}
 		})
 	}

@@ -35,6 +35,11 @@ type IngestReport struct {
 	// Algorithms lists every active algorithm and whether the file's
 	// genome build fits it. Algorithms that do not fit get no jobs.
 	Algorithms []AlgorithmFit `json:"algorithms"`
+	// Replaces lists the earlier datasets of the same file whose sample
+	// mapping this one replaces (a corrected sample map), and Remapped
+	// counts the persons whose column changed or who are no longer named.
+	Replaces []int64 `json:"replaces,omitempty"`
+	Remapped int     `json:"remapped,omitempty"`
 }
 
 // Unfit names the algorithms that cannot use the file.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -331,20 +332,34 @@ func (s *Service) clinicalView(ctx context.Context, p identity.Principal, person
 		if err != nil {
 			return err
 		}
+		var withdrawn []string
 		for _, r := range rs {
 			h, err := tx.ConsentHistory(person, r.AlgorithmID)
 			if err != nil {
 				return err
 			}
-			if consent.Granted(h) {
-				out = append(out, r)
+			if !consent.Granted(h) {
+				continue
 			}
+			// A result computed from a column a corrected sample map
+			// no longer gives this person is another person's: it
+			// leaves the clinical view (recorded in the audit event).
+			if newer, err := tx.MappingReplaced(person, r.DatasetID); err != nil {
+				return err
+			} else if newer != 0 {
+				withdrawn = append(withdrawn, fmt.Sprint(r.ID))
+				continue
+			}
+			out = append(out, r)
 		}
 		ids := make([]string, len(out))
 		for i, r := range out {
 			ids[i] = fmt.Sprint(r.ID)
 		}
 		details["results"] = fmt.Sprint(ids)
+		if len(withdrawn) > 0 {
+			details["withdrawn_sample_map_corrected"] = fmt.Sprint(withdrawn)
+		}
 		return audit(ctx, tx, p, person, action, "results", purpose, details)
 	})
 	return out, err
@@ -449,6 +464,37 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 		if err := tx.InsertDataset(d, ds); err != nil {
 			return err
 		}
+		// The same file ingested again (a corrected sample map): the
+		// persons its earlier mapping gave another column, or named
+		// though they are not in it, are recomputed from what is now
+		// their data, and their results from the old mapping leave the
+		// clinical view (Tx.MappingReplaced).
+		file := d.FileSHA256
+		if file == "" {
+			file = d.SHA256
+		}
+		earlier, err := tx.EarlierSamples(file, d.ID)
+		if err != nil {
+			return err
+		}
+		column := make(map[string]int, len(ds))
+		for _, smp := range ds {
+			column[smp.Person] = smp.Index
+		}
+		remapped := map[string]bool{}
+		var dropped []string
+		for _, e := range earlier {
+			if !slices.Contains(rep.Replaces, e.DatasetID) {
+				rep.Replaces = append(rep.Replaces, e.DatasetID)
+			}
+			if i, ok := column[e.Person]; (!ok || i != e.Index) && !remapped[e.Person] {
+				remapped[e.Person] = true
+				if !ok {
+					dropped = append(dropped, e.Person)
+				}
+			}
+		}
+		rep.Remapped = len(remapped)
 		// A person with a pending test order gets it marked genotyped; their
 		// computations say the order triggered them.
 		ordered := map[string]bool{}
@@ -492,6 +538,11 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 			for _, smp := range single {
 				q = append(q, ComputeJob{Person: smp.Person, AlgorithmID: a.Manifest.ID, VersionHash: a.Hash, Trigger: result.TriggerGenotype})
 			}
+			for _, person := range dropped {
+				if in[person] {
+					q = append(q, ComputeJob{Person: person, AlgorithmID: a.Manifest.ID, VersionHash: a.Hash, Trigger: result.TriggerGenotype})
+				}
+			}
 		}
 		if err := tx.Enqueue(q); err != nil {
 			return err
@@ -506,6 +557,10 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 		details := map[string]string{"sha256": d.SHA256, "samples": fmt.Sprint(len(samples)), "source": d.Source, "jobs": fmt.Sprint(len(q)), "build": d.Build}
 		if u := rep.Unfit(); len(u) > 0 {
 			details["build_unfit"] = strings.Join(u, ",")
+		}
+		if len(rep.Replaces) > 0 {
+			details["replaces_mapping_of"] = fmt.Sprint(rep.Replaces)
+			details["persons_remapped"] = fmt.Sprint(rep.Remapped)
 		}
 		if d.SampleMapSHA256 != "" {
 			// The dataset is the file read with this map: the map is

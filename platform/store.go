@@ -45,10 +45,21 @@ type Tx interface {
 	Persons() ([]Person, error)
 
 	// InsertDataset records a dataset and its samples' persons; it fails
-	// with a CodeConflict error when the same file (by SHA-256) is there.
+	// with a CodeConflict error when the same dataset (by SHA256: the
+	// same file read with the same sample map) is there.
 	InsertDataset(d *Dataset, samples []DatasetSample) error
-	// LatestSample returns the newest dataset sample of a person.
+	// LatestSample returns the newest dataset sample of a person. A
+	// dataset whose file was ingested again (with a corrected sample map)
+	// no longer counts: the newer dataset's mapping replaces it.
 	LatestSample(person string) (*Dataset, *DatasetSample, error)
+	// MappingReplaced returns the id of a newer dataset of the same file
+	// that no longer maps the person to the column it had in datasetID
+	// (a corrected sample map), or 0: results computed from datasetID
+	// for the person then came from another person's genotypes.
+	MappingReplaced(person string, datasetID int64) (int64, error)
+	// EarlierSamples returns the samples of the datasets of a file
+	// (FileSHA256, or SHA256 without a map) older than dataset before.
+	EarlierSamples(fileSHA256 string, before int64) ([]DatasetSample, error)
 	DatasetPersons(datasetID int64) ([]string, error)
 
 	InsertAlgorithm(v *algorithm.Version) error

@@ -57,6 +57,9 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "ingested dataset %d: %d samples, %d records, build %s, sha256 %s; %d jobs queued\n",
 		p.Dataset.ID, p.Dataset.Samples, p.Dataset.Records, orUnknown(p.Dataset.Build), file[:12], rep.Jobs)
+	if len(rep.Replaces) > 0 {
+		fmt.Fprintf(stdout, "  the same file was ingested before (dataset %s): this mapping replaces that one; %d person(s) changed column or are no longer named, their results from the old mapping leave the clinical view and are recomputed\n", joinIDs(rep.Replaces), rep.Remapped)
+	}
 	if p.Dataset.SampleMapSHA256 != "" {
 		fmt.Fprintf(stdout, "  sample map %s: %d sample(s) mapped (map sha256 %s); the same file with another map is another dataset\n", *smap, len(m), p.Dataset.SampleMapSHA256[:12])
 	}
@@ -81,4 +84,12 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+func joinIDs(ids []int64) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = fmt.Sprint(id)
+	}
+	return strings.Join(out, ", ")
 }

@@ -108,8 +108,12 @@ func (t *tx) InsertDataset(d *platform.Dataset, samples []platform.DatasetSample
 		return fmt.Errorf("sqlstore: insert dataset: %w", err)
 	}
 	d.CreatedAt = t.now
-	d.ID, err = t.insertID(`INSERT INTO datasets (sha256, path, build, samples, records, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		d.SHA256, d.Path, d.Build, d.Samples, d.Records, d.Source, t.now)
+	file := d.FileSHA256
+	if file == "" {
+		file = d.SHA256
+	}
+	d.ID, err = t.insertID(`INSERT INTO datasets (sha256, file_sha256, path, build, samples, records, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.SHA256, file, d.Path, d.Build, d.Samples, d.Records, d.Source, t.now)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert dataset: %w", err)
 	}
@@ -127,13 +131,54 @@ func (t *tx) LatestSample(person string) (*platform.Dataset, *platform.DatasetSa
 	var smp platform.DatasetSample
 	err := t.queryRow(`SELECT d.id, d.sha256, d.path, d.build, d.samples, d.records, d.source, d.created_at, s.sample_index, s.sample_id
 		FROM dataset_samples s JOIN datasets d ON d.id = s.dataset_id
-		WHERE s.person_id = ? ORDER BY d.id DESC LIMIT 1`, person).
+		WHERE s.person_id = ?
+		AND NOT EXISTS (SELECT 1 FROM datasets n WHERE n.file_sha256 = d.file_sha256 AND n.id > d.id)
+		ORDER BY d.id DESC LIMIT 1`, person).
 		Scan(&d.ID, &d.SHA256, &d.Path, &d.Build, &d.Samples, &d.Records, &d.Source, &d.CreatedAt, &smp.Index, &smp.SampleID)
 	if err != nil {
 		return nil, nil, notFound(err, "no genotypes for person %s", person)
 	}
 	smp.DatasetID, smp.Person = d.ID, person
 	return &d, &smp, nil
+}
+
+func (t *tx) MappingReplaced(person string, datasetID int64) (int64, error) {
+	var newer int64
+	var now, was sql.NullInt64
+	err := t.queryRow(`SELECT n.id,
+		(SELECT ns.sample_index FROM dataset_samples ns WHERE ns.dataset_id = n.id AND ns.person_id = ?),
+		(SELECT os.sample_index FROM dataset_samples os WHERE os.dataset_id = d.id AND os.person_id = ?)
+		FROM datasets d JOIN datasets n ON n.file_sha256 = d.file_sha256 AND n.id > d.id
+		WHERE d.id = ? ORDER BY n.id DESC LIMIT 1`, person, person, datasetID).Scan(&newer, &now, &was)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: mapping of dataset %d: %w", datasetID, err)
+	}
+	if now.Valid && was.Valid && now.Int64 == was.Int64 {
+		return 0, nil // the same column: the same genotypes
+	}
+	return newer, nil
+}
+
+func (t *tx) EarlierSamples(fileSHA256 string, before int64) ([]platform.DatasetSample, error) {
+	rows, err := t.query(`SELECT s.dataset_id, s.sample_index, s.sample_id, s.person_id
+		FROM dataset_samples s JOIN datasets d ON d.id = s.dataset_id
+		WHERE d.file_sha256 = ? AND d.id < ? ORDER BY s.dataset_id, s.sample_index`, fileSHA256, before)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: earlier samples: %w", err)
+	}
+	defer rows.Close()
+	var out []platform.DatasetSample
+	for rows.Next() {
+		var s platform.DatasetSample
+		if err := rows.Scan(&s.DatasetID, &s.Index, &s.SampleID, &s.Person); err != nil {
+			return nil, fmt.Errorf("sqlstore: earlier samples: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 func (t *tx) DatasetPersons(datasetID int64) ([]string, error) {
