@@ -247,10 +247,13 @@ func (f *fakeService) version(id string) *algorithm.Version {
 	return nil
 }
 
+// cannedCaveat is a PGx output's note on what the data could not show.
+const cannedCaveat = "1 of 12 CYP2C19 positions missing: rs12248560 (*17) — call may be *2/*2 only because *17 could not be tested"
+
 // cannedResults is what the "computation" yields for a genotyped person.
 var cannedResults = map[string]struct{ summary, category, output string }{
 	"pgx-cyp2c19": {"CYP2C19 *2/*2: clopidogrel will not work well for this person; choose another antiplatelet medicine.", "Poor Metabolizer",
-		`{"gene":"CYP2C19","diplotype":"*2/*2","phenotype":"Poor Metabolizer","activity_score":0}`},
+		`{"gene":"CYP2C19","diplotype":"*2/*2","phenotype":"Poor Metabolizer","activity_score":0,"caveats":["` + cannedCaveat + `"]}`},
 	"prs-breast": {"Risk of breast cancer in the next 10 years is about twice the average: start mammography at 40.", "high",
 		`{"z":1.9,"percentile":97,"absolute_risk_10y":0.041}`},
 }
