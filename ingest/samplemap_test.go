@@ -142,6 +142,11 @@ func TestSampleMapCorrection(t *testing.T) {
 			if rs, err := w.Service.Results(ctx, testenv.Operator, p2.Person, ""); err != nil || len(rs) != 0 {
 				t.Errorf("person the wrong map named: %d results in clinical view, %v; want none", len(rs), err)
 			}
+			// Nor does a prescription take that result for theirs.
+			ans, err := w.Service.MedicationRequested(ctx, testenv.Physician, &platform.MedicationRequest{ID: "rx-remap", Patient: people[2].Code, Drugs: []string{"citalopram"}})
+			if err != nil || ans.Outcomes[demo.PGxAlgorithmID] != platform.RxSuggestTest {
+				t.Errorf("prescription for the person the wrong map named: %+v, %v; want %s", ans, err, platform.RxSuggestTest)
+			}
 			var ingests []map[string]string
 			withdrawn := false
 			for _, e := range testenv.AuditLog(t, w.Store) {
@@ -162,5 +167,35 @@ func TestSampleMapCorrection(t *testing.T) {
 				t.Error("the view does not record the withdrawn result")
 			}
 		})
+	}
+}
+
+// TestSampleMapCorrectionPrescription: a person with genotypes of their
+// own, whom a newer file's wrong map also named, has a current result from
+// another person's column until the map is corrected; after the
+// correction a prescription does not take it for theirs, but queues a
+// computation from their own data.
+func TestSampleMapCorrectionPrescription(t *testing.T) {
+	ctx := context.Background()
+	w := testenv.NewWorld(t, testenv.SQLiteDSN(t))
+	w.SkipTodaysAgePass(t)
+	people := demo.Cohort(3)
+	p2 := w.SignIn(t, people[2].Code)
+	w.Grant(t, p2, demo.PGxAlgorithmID)
+	w.Ingest(t, testenv.DemoVCF(t, people[2:]).Write(t, "own.vcf"))
+	v := testenv.DemoVCF(t, people[:2])
+	copy(v.Columns[9:], []string{"GB-001", "GB-002"})
+	path := v.Write(t, "c.vcf")
+	c0, c1, c2 := string(people[0].Code), string(people[1].Code), string(people[2].Code)
+	if _, err := ingestFile(w, path, map[string]string{"GB-001": c0, "GB-002": c2}); err != nil {
+		t.Fatal(err)
+	}
+	w.Drain(t)
+	if _, err := ingestFile(w, path, map[string]string{"GB-001": c0, "GB-002": c1}); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := w.Service.MedicationRequested(ctx, testenv.Physician, &platform.MedicationRequest{ID: "rx-own", Patient: people[2].Code, Drugs: []string{"citalopram"}})
+	if err != nil || ans.Outcomes[demo.PGxAlgorithmID] != platform.RxQueued {
+		t.Errorf("prescription after the correction: %+v, %v; want %s (the current result is another person's)", ans, err, platform.RxQueued)
 	}
 }

@@ -119,6 +119,15 @@ func (s *Service) MedicationRequested(ctx context.Context, p identity.Principal,
 			if err != nil && !IsNotFound(err) {
 				return err
 			}
+			if cur != nil {
+				// A result from a column a corrected sample map no
+				// longer gives the person is not theirs: not current.
+				if newer, err := tx.MappingReplaced(person, cur.DatasetID); err != nil {
+					return err
+				} else if newer != 0 {
+					cur = nil
+				}
+			}
 			switch {
 			case sampleErr != nil:
 				ans.Outcomes[a.Manifest.ID] = RxSuggestTest
