@@ -45,7 +45,10 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if (*vcfPath == "") == (*bfile == "") || len(scorePaths) == 0 {
+	switch {
+	case *vcfPath != "" && *bfile != "":
+		return fmt.Errorf("%w: give the genotypes once: --vcf FILE or --bfile PREFIX, not both", errUsage)
+	case (*vcfPath == "" && *bfile == "") || len(scorePaths) == 0:
 		return fmt.Errorf("%w: --vcf and --scores are required (or --bfile in place of --vcf)", errUsage)
 	}
 	if *refOut != "" && (len(scorePaths) != 1 || *refCohort == "") {
