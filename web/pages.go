@@ -187,7 +187,20 @@ func (s *server) patientAccessLog(w http.ResponseWriter, r *http.Request, sess *
 	return nil
 }
 
+// physicianOnly turns away other roles from the physician's pages before
+// they show a search form they could not use. (Opening a patient's page is
+// decided, and a refusal audited, by the service.)
+func physicianOnly(sess *session) error {
+	if sess.principal().Role != identity.RolePhysician {
+		return &platform.Error{Code: platform.CodeForbidden, Message: "These pages are for physicians."}
+	}
+	return nil
+}
+
 func (s *server) physician(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := physicianOnly(sess); err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, "physician.html", &view{Title: "Find a patient", Data: ""})
 	return nil
 }
@@ -196,6 +209,9 @@ func (s *server) physician(w http.ResponseWriter, r *http.Request, sess *session
 // a URL, a browser history or an access log; the patient page that
 // follows is addressed by pseudonym.
 func (s *server) physicianSearch(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := physicianOnly(sess); err != nil {
+		return err
+	}
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	msg := ""
 	if pc, err := identity.ParsePersonalCode(code); err != nil {

@@ -138,13 +138,13 @@ func TestRoleMapping(t *testing.T) {
 	}{
 		{"EE" + codeMari, "/patient",
 			web.Me{Subject: "EE" + codeMari, Name: "Mari Maasikas", Role: identity.RolePatient},
-			map[string]int{"/patient": 200, "/patient/access-log": 200, "/": 200}},
+			map[string]int{"/patient": 200, "/patient/access-log": 200, "/": 200, "/physician": 403}},
 		{physician, "/physician",
 			web.Me{Subject: physician, Name: "Dr Kristi Tamm", Role: identity.RolePhysician},
 			map[string]int{"/physician": 200, "/patient": 403, "/patient/access-log": 403}},
 		{officer, "/",
 			web.Me{Subject: officer, Name: "Peeter Kask", Role: identity.RoleGovernance},
-			map[string]int{"/": 200, "/patient": 403}},
+			map[string]int{"/": 200, "/patient": 403, "/physician": 403}},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.me.Role), func(t *testing.T) {
