@@ -34,6 +34,12 @@ type AuditSequencer interface {
 // turns it into a CodeNotFound error with a message for the user.
 var ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
 
+// ErrNotCheckpointed is the reason a receipt cannot be issued yet: the event
+// (or the whole log) is not covered by a signed checkpoint. It is a
+// CodeNotFound error that will resolve itself, unlike an event that does not
+// exist or is someone else's.
+var ErrNotCheckpointed = &Error{Code: CodeNotFound, Message: "not covered by a signed checkpoint yet"}
+
 // Tx is one transaction's view of the store.
 type Tx interface {
 	Now() time.Time

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -53,7 +54,10 @@ func (s *server) receipt(r *http.Request, p identity.Principal) (audit.Receipt, 
 	}
 	rc, err := s.receipts.Receipt(r.Context(), p, seq)
 	if err != nil {
-		if platform.ErrorCode(err) == platform.CodeNotFound {
+		if errors.Is(err, platform.ErrNotCheckpointed) {
+			// Not an error of the patient's: it will be there in minutes.
+			// Other not-founds (no such event, or not theirs) keep their
+			// own message.
 			return audit.Receipt{}, &platform.Error{Code: platform.CodeNotFound, Message: fmt.Sprintf("No receipt for event #%d yet: receipts are available after the next signed checkpoint (usually within minutes).", seq), Err: err}
 		}
 		return audit.Receipt{}, err

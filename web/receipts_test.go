@@ -19,8 +19,11 @@ type fakeReceipts struct{ asked []identity.Principal }
 
 func (f *fakeReceipts) Receipt(ctx context.Context, p identity.Principal, seq uint64) (audit.Receipt, error) {
 	f.asked = append(f.asked, p)
+	if seq == 5 {
+		return audit.Receipt{}, &platform.Error{Code: platform.CodeNotFound, Message: "no event 5 in your access log", Err: platform.ErrNotFound}
+	}
 	if seq%2 == 1 {
-		return audit.Receipt{}, &platform.Error{Code: platform.CodeNotFound, Message: "no checkpoint covers it"}
+		return audit.Receipt{}, &platform.Error{Code: platform.CodeNotFound, Message: "no checkpoint covers it", Err: platform.ErrNotCheckpointed}
 	}
 	return audit.Receipt{Event: []byte(`{"seq":` + string(rune('0'+seq)) + `}`), Index: seq, Checkpoint: "log\n1\nroot\n"}, nil
 }
@@ -50,6 +53,10 @@ func TestReceipts(t *testing.T) {
 	}
 	if r := c.get("/patient/access-log/receipts/3"); r.status != http.StatusNotFound || !strings.Contains(r.body, "after the next signed checkpoint") {
 		t.Errorf("uncovered event: status %d, body lacks the explanation", r.status)
+	}
+	// An event that is not the patient's is not "coming soon".
+	if r := c.get("/patient/access-log/receipts/5"); r.status != http.StatusNotFound || !strings.Contains(r.body, "no event 5 in your access log") || strings.Contains(r.body, "after the next signed checkpoint") {
+		t.Errorf("someone else's event: status %d, body %q", r.status, r.body)
 	}
 	if r := c.get("/patient/access-log/receipts/x"); r.status != http.StatusBadRequest {
 		t.Errorf("bad seq: status %d, want 400", r.status)

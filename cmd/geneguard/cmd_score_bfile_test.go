@@ -75,7 +75,7 @@ func TestScoreCommandUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"--scores", s}, "--vcf and --scores are required"},
-		{[]string{"--scores", s, "--vcf", v, "--bfile", "x"}, "--vcf and --scores are required"},
+		{[]string{"--scores", s, "--vcf", v, "--bfile", "x"}, "--vcf FILE or --bfile PREFIX, not both"},
 		{[]string{"--scores", s, "--vcf", v, "--reference-out", "r.json"}, "--reference-cohort"},
 		{[]string{"--scores", s, "--bfile", "/nonexistent/x"}, "no such file"},
 	} {

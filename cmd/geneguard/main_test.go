@@ -36,12 +36,3 @@ func TestTopLevelHelp(t *testing.T) {
 		t.Errorf("geneguard with no command: exit %d, stdout %q, stderr %q", code, out, errb)
 	}
 }
-
-// TestScoreGenotypesOnce: --vcf and --bfile together get a message that
-// says so, not one claiming --vcf is missing.
-func TestScoreGenotypesOnce(t *testing.T) {
-	code, _, errb := runCommand("score", "--vcf", "a.vcf", "--bfile", "b", "--scores", "c.txt")
-	if code != 2 || !strings.Contains(errb, "not both") {
-		t.Errorf("exit %d, stderr %q", code, errb)
-	}
-}

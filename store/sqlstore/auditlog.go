@@ -521,7 +521,7 @@ func (s *Store) Receipt(ctx context.Context, seq uint64, v note.Verifier) (audit
 	var n []byte
 	err := s.db.QueryRowContext(ctx, `SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
-		return audit.Receipt{}, &platform.Error{Code: platform.CodeNotFound, Message: "no audit checkpoint has been signed yet; receipts are available after the next one", Err: platform.ErrNotFound}
+		return audit.Receipt{}, &platform.Error{Code: platform.CodeNotFound, Message: "no audit checkpoint has been signed yet; receipts are available after the next one", Err: platform.ErrNotCheckpointed}
 	}
 	if err != nil {
 		return audit.Receipt{}, fmt.Errorf("sqlstore: receipt %d: %w", seq, err)
@@ -531,7 +531,7 @@ func (s *Store) Receipt(ctx context.Context, seq uint64, v note.Verifier) (audit
 		return audit.Receipt{}, fmt.Errorf("sqlstore: receipt %d: latest checkpoint: %w", seq, err)
 	}
 	if seq >= cp.Size {
-		return audit.Receipt{}, &platform.Error{Code: platform.CodeNotFound, Message: fmt.Sprintf("audit event %d is not covered by a signed checkpoint yet (the latest covers %d events); its receipt is available after the next one", seq, cp.Size), Err: platform.ErrNotFound}
+		return audit.Receipt{}, &platform.Error{Code: platform.CodeNotFound, Message: fmt.Sprintf("audit event %d is not covered by a signed checkpoint yet (the latest covers %d events); its receipt is available after the next one", seq, cp.Size), Err: platform.ErrNotCheckpointed}
 	}
 	var row audit.Row
 	var got int64
