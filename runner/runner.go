@@ -303,6 +303,7 @@ func (r *Runner) run(ctx context.Context, v *algorithm.Version, ws []*work, stri
 // per transaction. Consent may have been withdrawn while the engine ran:
 // each person's is re-checked in the transaction that would insert.
 func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Trigger, ws []*work) error {
+	ctx = platform.WithLazyCommit(ctx) // safe for results; see its doc
 	for start := 0; start < len(ws); start += writeChunk {
 		chunk := ws[start:min(start+writeChunk, len(ws))]
 		initial := make([]Outcome, len(chunk))

@@ -168,6 +168,12 @@ func (s *Store) inTx(ctx context.Context, readOnly bool, fn func(platform.Tx) er
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
+	if !readOnly && s.dialect == Postgres && platform.LazyCommit(ctx) {
+		if _, err := sqltx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			sqltx.Rollback()
+			return fmt.Errorf("sqlstore: lazy commit: %w", err)
+		}
+	}
 	t := &tx{s: s, tx: sqltx, ctx: ctx, now: s.now()}
 	defer func() {
 		if p := recover(); p != nil {
