@@ -105,6 +105,16 @@ func runPGX(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else if res, err = caller.CallVCF(ctx, r, vcfGenes); err != nil {
 		return err
 	}
+	if res.Build == "" && (len(genes) == 0 || len(vcfGenes) > 0) {
+		// Said, as score says it: coordinates were read as the definitions'.
+		assumed := "the definitions' build"
+		if names := slices.Concat(vcfGenes, defs.GeneNames()); len(names) > 0 {
+			if g, ok := defs.Gene(names[0]); ok && g.GenomeBuild != "" {
+				assumed = g.GenomeBuild
+			}
+		}
+		res.Warnings = append(res.Warnings, "the VCF header does not state a genome build (no ##reference or ##contig assembly); assumed "+assumed+" like the definitions")
+	}
 	if len(outsideCalls) > 0 {
 		if len(res.Samples) != 1 {
 			return fmt.Errorf("%w: --outside-calls describe one person, but the VCF has %d samples", errUsage, len(res.Samples))

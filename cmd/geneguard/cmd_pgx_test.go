@@ -202,3 +202,26 @@ func TestPGXCommandOutsideCallsBuiltin(t *testing.T) {
 		t.Errorf("stdout after a refusal: %q", out)
 	}
 }
+
+// TestPGXCommandUnstatedBuild: a VCF whose header names no genome build is
+// read as the definitions' build, and the command says so on stderr (as
+// score does) instead of assuming silently; the calls are unchanged.
+func TestPGXCommandUnstatedBuild(t *testing.T) {
+	v := pgxTemp(t, "p.vcf", strings.Replace(pgxTestVCF, "##contig=<ID=chr10,assembly=GRCh38>\n", "", 1))
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"pgx", "--vcf", v}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "does not state a genome build") || !strings.Contains(errOut.String(), "assumed GRCh38") {
+		t.Errorf("stderr %q lacks the assumed-build warning", errOut.String())
+	}
+	if !strings.Contains(out.String(), "P1\tCYP2C19\t*1/*2\t") {
+		t.Errorf("calls changed:\n%s", out.String())
+	}
+	// A header that states its build gets no such warning.
+	out.Reset()
+	errOut.Reset()
+	if code := run(context.Background(), []string{"pgx", "--vcf", pgxTemp(t, "q.vcf", pgxTestVCF)}, &out, &errOut); code != 0 || strings.Contains(errOut.String(), "genome build") {
+		t.Errorf("stated build: exit %d, stderr %q", code, errOut.String())
+	}
+}
