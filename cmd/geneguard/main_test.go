@@ -1,8 +1,12 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/geneguard/geneguard/demo"
+	"github.com/geneguard/geneguard/internal/testenv"
 )
 
 // TestTopLevelHelp: help that was asked for is the answer (stdout, exit 0)
@@ -34,5 +38,22 @@ func TestTopLevelHelp(t *testing.T) {
 	}
 	if code, out, errb := runCommand(); code != 2 || out != "" || !strings.Contains(errb, "usage: geneguard <command>") {
 		t.Errorf("geneguard with no command: exit %d, stdout %q, stderr %q", code, out, errb)
+	}
+}
+
+// TestUnknownPersonSaid: a valid personal code nobody has data for is
+// answered as such, not with a bare pseudonym.
+func TestUnknownPersonSaid(t *testing.T) {
+	data := dataDir(t)
+	dsn := filepath.Join(data, "geneguard.db")
+	testenv.NewWorld(t, dsn)
+	for _, args := range [][]string{
+		{"results", "--person", "60001019906", "--purpose", "qa"},
+		{"consent", "history", "--person", "60001019906", "--algorithm", demo.PGxAlgorithmID},
+	} {
+		code, _, errb := runCommand(append(args, "--db", dsn, "--data", data)...)
+		if code == 0 || !strings.Contains(errb, "no person P-") || !strings.Contains(errb, "nothing (no genotypes, consent or order) is recorded") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errb)
+		}
 	}
 }

@@ -74,7 +74,7 @@ func scanPerson(sc interface{ Scan(...any) error }) (platform.Person, error) {
 func (t *tx) Person(id string) (*platform.Person, error) {
 	p, err := scanPerson(t.queryRow(`SELECT `+personCols+` FROM persons WHERE id = ?`, id))
 	if err != nil {
-		return nil, notFound(err, "person %s", id)
+		return nil, notFound(err, "no person %s: nothing (no genotypes, consent or order) is recorded under this pseudonym", id)
 	}
 	return &p, nil
 }
