@@ -35,6 +35,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *n < 1 || *n > 100000 {
 		return fmt.Errorf("%w: --persons must be between 1 and 100000", errUsage)
 	}
+	if !*once {
+		if err := loopbackOnly(*addr); err != nil {
+			return err
+		}
+	}
 	a, err := openApp(ctx, "", *data, newLogger(*verbose))
 	if err != nil {
 		return err

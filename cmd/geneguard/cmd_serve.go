@@ -51,6 +51,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// results; refuse rather than fall back to the demo page.
 		return fmt.Errorf("%w: no identity provider is configured; pass --oidc-issuer, --oidc-client-id, --oidc-client-secret-file (or $%s) and --oidc-redirect-url to sign in through TARA or another OIDC provider, or --demo-login to evaluate with the demo sign-in page, where anyone can sign in as any patient, the demo physician or the governance board", errUsage, oidcSecretEnv)
 	}
+	if *demoLogin {
+		if err := loopbackOnly(*addr); err != nil {
+			return err
+		}
+	}
 	a, err := openApp(ctx, *dsn, *data, newLogger(*verbose))
 	if err != nil {
 		return err
@@ -187,4 +192,20 @@ func (a *app) startCheckpoints(ctx context.Context, every time.Duration) (*platf
 		a.log.Error("audit: checkpoint refused or failed", slog.Any("err", err))
 	})
 	return aud, nil
+}
+
+// loopbackOnly refuses to serve the demo sign-in page, where anyone can be
+// any patient or the governance board, beyond this machine.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: --addr %q: %v", errUsage, addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%w: --addr %s: the demo sign-in lets anyone sign in as any patient, physician or the governance board, so it listens on loopback only (127.0.0.1 or localhost); use OIDC (--oidc-*) to serve beyond this machine", errUsage, addr)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,6 +55,30 @@ func TestUnknownPersonSaid(t *testing.T) {
 		code, _, errb := runCommand(append(args, "--db", dsn, "--data", data)...)
 		if code == 0 || !strings.Contains(errb, "no person P-") || !strings.Contains(errb, "nothing (no genotypes, consent or order) is recorded") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errb)
+		}
+	}
+}
+
+// TestDemoLoginLoopbackOnly: the demo sign-in (anyone can be anyone) is
+// refused on a non-loopback address before anything is opened or created.
+func TestDemoLoginLoopbackOnly(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--demo-login", "--addr", "0.0.0.0:0"},
+		{"serve", "--demo-login", "--addr", ":0"},
+		{"demo", "--addr", "192.0.2.1:0"},
+	} {
+		data := filepath.Join(t.TempDir(), "d")
+		code, _, errb := runCommand(append(args, "--data", data)...)
+		if code != 2 || !strings.Contains(errb, "loopback only") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errb)
+		}
+		if _, err := os.Stat(data); err == nil {
+			t.Errorf("%v: created %s", args, data)
+		}
+	}
+	for _, a := range []string{"127.0.0.1:8080", "localhost:8080", "[::1]:8080"} {
+		if err := loopbackOnly(a); err != nil {
+			t.Errorf("%s refused: %v", a, err)
 		}
 	}
 }
