@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
 
 	"github.com/geneguard/geneguard/consent"
 	"github.com/geneguard/geneguard/identity"
@@ -87,6 +89,11 @@ func consentChange(ctx context.Context, action consent.Action, args []string, st
 	if err != nil {
 		return err
 	}
+	ch := strings.TrimSpace(*channel)
+	if ch == "" || len(ch) > 40 || strings.IndexFunc(ch, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return fmt.Errorf("%w: --channel %q: say how the person gave the decision in printable words of at most 40 characters (e.g. paper, phone, clinic)", errUsage, *channel)
+	}
+	*channel = ch
 	a, err := openCLIApp(ctx, *pa.dsn, *pa.data)
 	if err != nil {
 		return err

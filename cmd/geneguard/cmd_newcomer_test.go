@@ -272,6 +272,8 @@ func TestCommandInputsRefused(t *testing.T) {
 		{[]string{"results", "--person", p0, "--purpose", strings.Repeat("x", 101)}, 2, "longer than 100"},
 		{[]string{"results", "--person", p0, "--as", ""}, 2, "--as: account name is empty"},
 		{[]string{"consent", "grant", "--person", p0, "--algorithm", demo.PGxAlgorithmID, "--as", "op\x1b[2J"}, 2, "control"},
+		{[]string{"consent", "grant", "--person", p0, "--algorithm", demo.PGxAlgorithmID, "--channel", ""}, 2, "--channel \"\": say how the person gave the decision"},
+		{[]string{"consent", "withdraw", "--person", p0, "--algorithm", demo.PGxAlgorithmID, "--channel", "pa\tper"}, 2, "printable words"},
 		{[]string{"events", "age-milestones", "--date", "2040-01-01"}, 1, "cannot run for 2040-01-01: it is after today"},
 		{[]string{"events", "age-milestones", "--date", tomorrow}, 1, "cannot run for " + tomorrow},
 	} {
