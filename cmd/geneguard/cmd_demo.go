@@ -128,7 +128,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cancel()
 
 	if *once {
-		return printDemoResults(ctx, a, people, stdout)
+		if err := printDemoResults(ctx, a, people, stdout); err != nil {
+			return err
+		}
+		// Sign what the demo logged, so `audit verify` and receipts work on
+		// it without a server ever having run.
+		cctx, stop := context.WithCancel(ctx)
+		defer stop()
+		if _, err := a.startCheckpoints(cctx, time.Hour); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Audit log signed; check it with: geneguard audit verify --data %s\n", *data)
+		return nil
 	}
 
 	// 5. Serve.

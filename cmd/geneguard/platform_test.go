@@ -322,7 +322,7 @@ func TestDemoOnce(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("run %d: exit %d; stderr:\n%s", i+1, code, stderr)
 		}
-		m := regexp.MustCompile(`(?s)Results in clinical view.*\n(\d+) results\.\n$`).FindStringSubmatch(stdout)
+		m := regexp.MustCompile(`(?s)Results in clinical view.*\n(\d+) results\.\nAudit log signed; check it with: geneguard audit verify --data \S+\n$`).FindStringSubmatch(stdout)
 		if m == nil || m[1] == "0" {
 			t.Fatalf("run %d: no results in output:\n%s", i+1, stdout)
 		}
@@ -341,5 +341,9 @@ func TestDemoOnce(t *testing.T) {
 	}
 	if n := testenv.Count(t, st, `SELECT COUNT(*) FROM datasets`); n != 1 {
 		t.Errorf("%d datasets after two runs, want 1", n)
+	}
+	// What the demo logged is signed: verify works straight away.
+	if code, stdout, stderr := runCommand("audit", "verify", "--data", data); code != 0 {
+		t.Errorf("audit verify after demo --once: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
