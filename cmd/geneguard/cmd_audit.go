@@ -220,6 +220,16 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if u := sum.Unsigned(); u > 0 {
 		fmt.Fprintf(stdout, "%d events after the latest checkpoint are not signed yet\n", u)
 	}
+	if len(external) == 0 {
+		// The database alone cannot show that its log and checkpoint
+		// table were cut back together; only a checkpoint kept elsewhere
+		// can.
+		what := "no checkpoint kept outside the database was given (--from-checkpoint)"
+		if p := f.statePath(); p != "" {
+			what = fmt.Sprintf("no checkpoint kept outside the database: %s is missing and no --from-checkpoint was given", p)
+		}
+		fmt.Fprintf(stderr, "warning: %s, so events cut from the end of the log together with their checkpoints would not show; pass a checkpoint kept elsewhere (a receipt's, a witness's) with --from-checkpoint\n", what)
+	}
 	return nil
 }
 

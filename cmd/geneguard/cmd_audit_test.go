@@ -170,6 +170,8 @@ func TestAuditCommandExternalCheckpoint(t *testing.T) {
 			tamperSQL(t, dsn, `DELETE FROM audit_events WHERE seq >= 6`)
 			if code, _, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data, "--state", "-"); code != 0 {
 				t.Fatalf("the database alone should still verify: %s", errOut)
+			} else if !strings.Contains(errOut, "warning: no checkpoint kept outside the database") {
+				t.Errorf("verify with no outside checkpoint does not say what it cannot see: %q", errOut)
 			}
 			code, _, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data, "--state", "-", "--from-checkpoint", kept)
 			if code != 1 || !strings.Contains(errOut, "tampered at index 6") {
