@@ -95,6 +95,13 @@ type Tx interface {
 	// and input already exists; it reports whether it inserted, and marks
 	// the person's previous current result for the algorithm superseded.
 	InsertResult(r *result.Result) (bool, error)
+	// RestoreResult makes the person's stored result id for the
+	// algorithm (one InsertResult found rather than inserted) current
+	// again when a later result supersedes it: the person's current
+	// result for the algorithm becomes superseded by it and its own
+	// superseded_by is cleared, so one result stays current. It reports
+	// whether the result was superseded (and so restored).
+	RestoreResult(person, algorithmID string, id int64) (bool, error)
 	// CurrentResults returns the person's results that nothing supersedes.
 	CurrentResults(person string) ([]result.Result, error)
 	// CurrentResult returns the person's current result for an algorithm.

@@ -30,6 +30,10 @@ type Run struct {
 const (
 	RunNewResult = "new-result" // a result was written
 	RunUnchanged = "unchanged"  // same version, same input: the stored result stands
+	// RunRestored: same version, same input as a stored result that a
+	// later one had superseded (computed from data since corrected, e.g.
+	// a wrong sample map): the stored result is current again.
+	RunRestored  = "restored"
 	RunNoConsent = "no-consent" // consent not in force: nothing computed
 	RunNoData    = "no-data"    // no genotypes
 	RunNotActive = "not-active" // the version is no longer active: nothing computed

@@ -74,8 +74,12 @@ type Runner struct {
 type Outcome string
 
 const (
-	OutcomeComputed  Outcome = "computed"
-	OutcomeExisting  Outcome = "existing"   // same input and version: nothing new
+	OutcomeComputed Outcome = "computed"
+	OutcomeExisting Outcome = "existing" // same input and version: nothing new
+	// OutcomeRestored: same input and version as a stored result a later
+	// one had superseded (that one computed from data since corrected,
+	// e.g. a wrong sample map); the stored result is current again.
+	OutcomeRestored  Outcome = "restored"
 	OutcomeNoConsent Outcome = "no-consent" // consent not in force: nothing computed
 	OutcomeNoData    Outcome = "no-data"    // no genotypes for the person
 	OutcomeNotActive Outcome = "not-active" // the version is not active: nothing computed
@@ -84,7 +88,7 @@ const (
 
 // runOutcome is how an outcome is named in usage records and the audit log.
 var runOutcome = map[Outcome]string{
-	OutcomeComputed: platform.RunNewResult, OutcomeExisting: platform.RunUnchanged,
+	OutcomeComputed: platform.RunNewResult, OutcomeExisting: platform.RunUnchanged, OutcomeRestored: platform.RunRestored,
 	OutcomeNoConsent: platform.RunNoConsent, OutcomeNoData: platform.RunNoData,
 	OutcomeNotActive: platform.RunNotActive, OutcomeFailed: platform.RunFailed,
 }
@@ -339,10 +343,26 @@ func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Tr
 							if w.hash, err = storedHash(tx, w.id, w.res.ID); err != nil {
 								return err
 							}
+							// Found but superseded: a later result came from
+							// other data (a wrong sample map since corrected).
+							// The person's data now gives this one, so it is
+							// current again — unless the data changed since
+							// this run read it (a newer run decides then).
+							if prev == nil || prev.ID != w.res.ID {
+								restored, err := restore(tx, w, v.Manifest.ID)
+								if err != nil {
+									return err
+								}
+								if restored {
+									w.outcome = OutcomeRestored
+								}
+							}
 						}
-						if inserted {
-							w.outcome = OutcomeComputed
-							if prev != nil && prev.Category != w.res.Category {
+						if inserted || w.outcome == OutcomeRestored {
+							if inserted {
+								w.outcome = OutcomeComputed
+							}
+							if prev != nil && prev.ID != w.res.ID && prev.Category != w.res.Category {
 								if err := tx.RecordResultChange(platform.ResultChange{Person: w.id, AlgorithmID: v.Manifest.ID, VersionHash: v.Hash, ResultID: w.res.ID, PreviousID: prev.ID, OldCategory: prev.Category, NewCategory: w.res.Category}); err != nil {
 									return err
 								}
@@ -351,16 +371,17 @@ func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Tr
 					}
 				}
 				run := platform.Run{Person: w.id, AlgorithmID: v.Manifest.ID, VersionHash: v.Hash, Trigger: trig, Outcome: runOutcome[w.outcome], DurationMS: w.ms, Worker: r.Worker}
-				if w.outcome == OutcomeComputed || w.outcome == OutcomeExisting || w.outcome == OutcomeFailed {
+				stored := w.outcome == OutcomeComputed || w.outcome == OutcomeExisting || w.outcome == OutcomeRestored
+				if stored || w.outcome == OutcomeFailed {
 					run.InputFingerprint = w.fp
 				}
-				if w.outcome == OutcomeComputed || w.outcome == OutcomeExisting {
+				if stored {
 					run.ResultID = w.res.ID
 				}
 				if err := tx.RecordRun(run); err != nil {
 					return err
 				}
-				if w.outcome != OutcomeComputed && w.outcome != OutcomeExisting {
+				if !stored {
 					continue // nothing ran on the person's data: no audit event
 				}
 				w := w
@@ -387,6 +408,23 @@ func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Tr
 		}
 	}
 	return nil
+}
+
+// restore makes the stored result w.res.ID current again if a later
+// result supersedes it and the person's latest genotypes are still the
+// ones this run read; it reports whether it did.
+func restore(tx platform.Tx, w *work, algorithmID string) (bool, error) {
+	ds, smp, err := tx.LatestSample(w.id)
+	if platform.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if ds.ID != w.ds.ID || smp.Index != w.smp.Index {
+		return false, nil
+	}
+	return tx.RestoreResult(w.id, algorithmID, w.res.ID)
 }
 
 // storedHash is the ContentHash of the person's stored result id, which

@@ -409,6 +409,24 @@ func (t *tx) InsertResult(r *result.Result) (bool, error) {
 	return true, nil
 }
 
+func (t *tx) RestoreResult(person, algorithmID string, id int64) (bool, error) {
+	var sup sql.NullInt64
+	err := t.queryRow(`SELECT superseded_by FROM results WHERE id = ? AND person_id = ? AND algorithm_id = ?`, id, person, algorithmID).Scan(&sup)
+	if err != nil {
+		return false, notFound(err, "no result %d of person %s for %s", id, person, algorithmID)
+	}
+	if !sup.Valid {
+		return false, nil // current already
+	}
+	if _, err := t.exec(`UPDATE results SET superseded_by = ? WHERE person_id = ? AND algorithm_id = ? AND id <> ? AND superseded_by IS NULL`, id, person, algorithmID, id); err != nil {
+		return false, fmt.Errorf("sqlstore: restore result: %w", err)
+	}
+	if _, err := t.exec(`UPDATE results SET superseded_by = NULL WHERE id = ?`, id); err != nil {
+		return false, fmt.Errorf("sqlstore: restore result: %w", err)
+	}
+	return true, nil
+}
+
 func (t *tx) scanResults(where string, args ...any) ([]result.Result, error) {
 	rows, err := t.query(`SELECT `+resultCols+` FROM results r JOIN algorithm_versions v ON v.hash = r.version_hash `+where, args...)
 	if err != nil {
