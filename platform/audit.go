@@ -56,6 +56,43 @@ type AuditSummary struct {
 	// ResultsNew is how many result rows were written while verification
 	// ran (their run event sequenced after it read the log): not checked.
 	ResultsNew uint64 `json:"results_new,omitempty"`
+	// Consents is how many consent rows were checked against the consent
+	// audit event (consent.grant, consent.withdraw) that recorded them.
+	Consents uint64 `json:"consents"`
+	// ConsentsUnlinked is how many of them were matched to an event from
+	// before events named their consent row: by person, algorithm and
+	// order, not by row id.
+	ConsentsUnlinked uint64 `json:"consents_unlinked,omitempty"`
+	// ConsentsNew is how many consent rows were written while verification
+	// ran (their event sequenced after it read the log): not checked.
+	ConsentsNew uint64 `json:"consents_new,omitempty"`
+}
+
+// ConsentTamperError reports a consent row that no longer matches the
+// audit log: it differs from the consent event (consent.grant,
+// consent.withdraw) that recorded it (person, algorithm, action, time,
+// actor, channel), no event records it, or an event records a row that
+// is gone. The log itself verified; the consent table was altered —
+// which changes whose results are in clinical view.
+type ConsentTamperError struct {
+	// Consent is the consent row's id; 0 when an event from before events
+	// named their row has no row left to match.
+	Consent int64
+	// Event is the index of the consent event; meaningless when HasEvent
+	// is false (a row no event records).
+	Event    uint64
+	HasEvent bool
+	Reason   string
+}
+
+func (e *ConsentTamperError) Error() string {
+	switch {
+	case !e.HasEvent:
+		return fmt.Sprintf("audit: consent row %d: %s", e.Consent, e.Reason)
+	case e.Consent == 0:
+		return fmt.Sprintf("audit: the consent event at index %d: %s", e.Event, e.Reason)
+	}
+	return fmt.Sprintf("audit: consent row %d does not match its consent event at index %d: %s", e.Consent, e.Event, e.Reason)
 }
 
 // ResultTamperError reports a result row that no longer matches the audit

@@ -212,10 +212,11 @@ func (s *Service) GrantConsent(ctx context.Context, p identity.Principal, person
 		if consent.Granted(h) {
 			return nil // already in force: nothing changes, nothing to audit
 		}
-		if err := tx.AppendConsent(consent.Event{Person: person, Algorithm: algorithmID, Action: consent.Grant, Actor: actorID(p), Channel: channel}); err != nil {
+		id, err := tx.AppendConsent(consent.Event{Person: person, Algorithm: algorithmID, Action: consent.Grant, Actor: actorID(p), Channel: channel})
+		if err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, p, person, "consent.grant", algorithmID, "consent", map[string]string{"channel": channel}); err != nil {
+		if err := audit(ctx, tx, p, person, "consent.grant", algorithmID, "consent", map[string]string{"channel": channel, "consent": fmt.Sprint(id)}); err != nil {
 			return err
 		}
 		if _, _, err := tx.LatestSample(person); err != nil {
@@ -246,14 +247,15 @@ func (s *Service) WithdrawConsent(ctx context.Context, p identity.Principal, per
 		if !consent.Granted(h) {
 			return nil
 		}
-		if err := tx.AppendConsent(consent.Event{Person: person, Algorithm: algorithmID, Action: consent.Withdraw, Actor: actorID(p), Channel: channel}); err != nil {
+		id, err := tx.AppendConsent(consent.Event{Person: person, Algorithm: algorithmID, Action: consent.Withdraw, Actor: actorID(p), Channel: channel})
+		if err != nil {
 			return err
 		}
 		n, err := tx.CancelJobs(person, algorithmID)
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, p, person, "consent.withdraw", algorithmID, "consent", map[string]string{"channel": channel, "jobs_cancelled": fmt.Sprint(n)})
+		return audit(ctx, tx, p, person, "consent.withdraw", algorithmID, "consent", map[string]string{"channel": channel, "jobs_cancelled": fmt.Sprint(n), "consent": fmt.Sprint(id)})
 	})
 }
 

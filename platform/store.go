@@ -81,7 +81,10 @@ type Tx interface {
 	// RecordValidation stores a validation report on a version.
 	RecordValidation(hash string, r algorithm.Report) error
 
-	AppendConsent(e consent.Event) error
+	// AppendConsent records e and returns its row id, which the consent
+	// audit event names (details "consent") so that audit verify can check
+	// the consent table against the log.
+	AppendConsent(e consent.Event) (int64, error)
 	ConsentHistory(person, algorithmID string) ([]consent.Event, error)
 	// ConsentedPersons lists persons whose latest consent event for the
 	// algorithm is a grant.

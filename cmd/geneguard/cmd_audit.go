@@ -166,7 +166,7 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 }
 
 func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("audit verify", "Recomputes the Merkle tree from every stored event and checks each stored checkpoint's\nsignature and root against it (which also proves them consistent with each other), the\nindex columns against the hashed events, every result row against the content hash its\nrun event recorded, and the derived proof state. Exits non-zero naming the first tampered\nindex (or result and event index). Also checks the --state file and --from-checkpoint.", stderr)
+	fs := newFlagSet("audit verify", "Recomputes the Merkle tree from every stored event and checks each stored checkpoint's\nsignature and root against it (which also proves them consistent with each other), the\nindex columns against the hashed events, every result row against the content hash its\nrun event recorded, every consent row against the consent event that recorded it (and\nevery such event against its row), and the derived proof state. Exits non-zero naming the\nfirst tampered index (or result or consent row and event index). Also checks the --state\nfile and --from-checkpoint.", stderr)
 	f := addAuditFlags(fs, true)
 	from := fs.String("from-checkpoint", "", "a signed checkpoint kept elsewhere (a receipt's, a witness's) that the log must be consistent with")
 	if err := parseFlags(fs, args); err != nil {
@@ -213,6 +213,13 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if sum.ResultsNew > 0 {
 		fmt.Fprintf(stdout, "%d results were written while verifying: checked next time\n", sum.ResultsNew)
+	}
+	fmt.Fprintf(stdout, "consents OK: %d match the consent event that recorded them\n", sum.Consents)
+	if sum.ConsentsUnlinked > 0 {
+		fmt.Fprintf(stdout, "%d consents were recorded before consent events named their row: matched by person, algorithm and order\n", sum.ConsentsUnlinked)
+	}
+	if sum.ConsentsNew > 0 {
+		fmt.Fprintf(stdout, "%d consents were changed while verifying: checked next time\n", sum.ConsentsNew)
 	}
 	for _, n := range names {
 		fmt.Fprintf(stdout, "consistent with %s\n", n)

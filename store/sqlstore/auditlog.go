@@ -561,12 +561,19 @@ func (s *Store) Receipt(ctx context.Context, seq uint64, v note.Verifier) (audit
 // events naming it (resultcheck.go): its result.ContentHash must equal the
 // recorded result_sha256, a new result's created_at the event's time, and
 // every named result must exist; else a *platform.ResultTamperError naming
-// the result and the event's index.
+// the result and the event's index. Then every consent row is checked
+// against the consent event that recorded it, and every consent event
+// against its row (consentcheck.go); else a *platform.ConsentTamperError
+// naming the consent row and the event's index.
 func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]byte) (platform.AuditSummary, error) {
 	var sum platform.AuditSummary
 	// Results written from here on have their run events sequenced (or
 	// queued) after this; only those up to upto must be named by the log.
 	upto, err := s.maxResultID(ctx)
+	if err != nil {
+		return sum, err
+	}
+	consentUpto, err := s.maxConsentID(ctx)
 	if err != nil {
 		return sum, err
 	}
@@ -579,6 +586,7 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 		return sum, fmt.Errorf("sqlstore: verify audit: %w", err)
 	}
 	runs := resultRuns{}
+	consents := newConsentLog()
 	var notes [][]byte
 	states := map[uint64][]byte{}
 	for rows.Next() {
@@ -635,6 +643,7 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 				return
 			}
 			runs.note(row)
+			consents.note(row)
 			if err := r.Append(bytes.Clone(row.LeafHash), visit); err != nil {
 				stateErr = err
 			}
@@ -657,6 +666,9 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 	}
 	// The log is intact; now the results it vouches for.
 	if err := s.verifyResults(ctx, runs, upto, r.End(), &sum); err != nil {
+		return sum, err
+	}
+	if err := s.verifyConsents(ctx, consents, consentUpto, r.End(), &sum); err != nil {
 		return sum, err
 	}
 	if stateErr != nil {

@@ -343,7 +343,7 @@ func testConsent(t *testing.T, st *sqlstore.Store) {
 	for _, s := range steps {
 		inTx(t, st, func(tx platform.Tx) error {
 			for _, e := range s {
-				if err := tx.AppendConsent(e); err != nil {
+				if _, err := tx.AppendConsent(e); err != nil {
 					return err
 				}
 			}

@@ -338,12 +338,13 @@ var statusStamp = map[algorithm.Status]string{
 
 // ---- consent
 
-func (t *tx) AppendConsent(e consent.Event) error {
-	if _, err := t.exec(`INSERT INTO consent_events (person_id, algorithm_id, action, actor, channel, at) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.Person, e.Algorithm, string(e.Action), e.Actor, e.Channel, t.now); err != nil {
-		return fmt.Errorf("sqlstore: append consent: %w", err)
+func (t *tx) AppendConsent(e consent.Event) (int64, error) {
+	id, err := t.insertID(`INSERT INTO consent_events (person_id, algorithm_id, action, actor, channel, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.Person, e.Algorithm, string(e.Action), e.Actor, e.Channel, t.now)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: append consent: %w", err)
 	}
-	return nil
+	return id, nil
 }
 
 func (t *tx) ConsentHistory(person, algorithmID string) ([]consent.Event, error) {
