@@ -128,18 +128,40 @@ func (s *Store) verifyResults(ctx context.Context, runs resultRuns, upto int64, 
 		}
 		next = batch[len(batch)-1].ID
 	}
-	// A result the log names must still be there.
+	// A result the log names must still be there. Its run event committed
+	// with the row (or after it), so a result with id > upto (written after
+	// upto was read, before the log was) is looked up: else deleting the
+	// newest result would go unseen.
 	var missing int64
 	var ref *runRef
 	for id, r := range runs {
-		if id <= upto && !seen[id] && (ref == nil || r.seq < ref.seq) {
-			missing, ref = id, r
+		if seen[id] || (ref != nil && r.seq > ref.seq) {
+			continue
 		}
+		if id > upto {
+			ok, err := s.resultExists(ctx, id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				continue // checked next time
+			}
+		}
+		missing, ref = id, r
 	}
 	if ref != nil {
 		return &platform.ResultTamperError{Result: missing, Event: ref.seq, HasEvent: true, Reason: "the run event names this result, but no such row is stored: deleted"}
 	}
 	return nil
+}
+
+// resultExists reports whether result id is stored.
+func (s *Store) resultExists(ctx context.Context, id int64) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM results WHERE id = ?`), id).Scan(&n); err != nil {
+		return false, fmt.Errorf("sqlstore: verify results: %w", err)
+	}
+	return n > 0, nil
 }
 
 // resultBatch reads result rows with after < id <= upto in id order, the

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/geneguard/geneguard/demo"
+	"github.com/geneguard/geneguard/internal/testenv"
+)
+
+// TestAuditVerifyNewestResultDeleted: deleting the newest result row (the
+// largest id, which verify reads as the end of the table) is caught too.
+func TestAuditVerifyNewestResultDeleted(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			data := t.TempDir()
+			dsn := filepath.Join(data, "geneguard.db")
+			if b.Name != "sqlite" {
+				dsn = b.DSN(t)
+			}
+			w := testenv.NewWorld(t, dsn)
+			people := demo.Cohort(2)
+			w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+			for _, p := range people {
+				w.Grant(t, w.SignIn(t, p.Code), demo.PGxAlgorithmID)
+			}
+			w.Drain(t)
+			if code, _, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 0 {
+				t.Fatalf("checkpoint: exit %d: %s", code, errOut)
+			}
+			if code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data); code != 0 || !strings.Contains(out, "results OK: 2 match") {
+				t.Fatalf("honest log: verify exit %d:\n%s%s", code, out, errOut)
+			}
+			id := int64(testenv.Count(t, w.Store, `SELECT MAX(id) FROM results`))
+			var seq uint64
+			found := false
+			for _, e := range testenv.AuditLog(t, w.Store) {
+				if e.Action == "run" && e.Details["result"] == fmt.Sprint(id) && !found {
+					seq, found = e.Seq, true
+				}
+			}
+			if !found {
+				t.Fatalf("no run event names result %d", id)
+			}
+			tamperSQL(t, dsn, `DELETE FROM results WHERE id = ?`, id)
+			want := fmt.Sprintf("result %d does not match its run event at index %d: the run event names this result, but no such row is stored", id, seq)
+			if code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data); code == 0 || !strings.Contains(errOut, want) {
+				t.Errorf("newest result deleted: verify exit %d, want a failure saying %q:\n%s%s", code, want, out, errOut)
+			}
+		})
+	}
+}
