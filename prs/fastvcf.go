@@ -48,7 +48,9 @@ func ScoreFile(ctx context.Context, path string, scores []*Score, opts Options) 
 	if err := fr.run(ctx); err != nil {
 		return nil, fmt.Errorf("prs: %s: %w", path, err)
 	}
-	res.Scores = m.results(h.Samples, h.Build)
+	if res.Scores, err = m.results(h.Samples, h.Build); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

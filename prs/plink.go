@@ -62,7 +62,9 @@ func ScoreBed(ctx context.Context, prefix string, scores []*Score, opts Options)
 		decodeBed(packed, m.gts)
 		m.apply()
 	}
-	res.Scores = m.results(h.Samples, h.Build)
+	if res.Scores, err = m.results(h.Samples, h.Build); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

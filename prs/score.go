@@ -121,9 +121,34 @@ func ScoreVCF(ctx context.Context, r *vcf.Reader, scores []*Score, opts Options)
 			return nil, err
 		}
 	}
-	res.Scores = m.results(h.Samples, h.Build)
+	if res.Scores, err = m.results(h.Samples, h.Build); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
+
+// ErrNonFinite is returned (wrapped in a *NonFiniteError) when a sample's
+// sum is not a finite number: weights so large that dosage × weight, or
+// the sum of them, overflowed double precision. Such a sum is no score,
+// and every quantity derived from it (z, percentile, relative risk) would
+// be NaN or infinite; the same file fails the same way on every attempt.
+var ErrNonFinite = errors.New("score is not a finite number")
+
+// NonFiniteError names the score and the sample whose sum is ±Inf or NaN,
+// and the largest weight in the file, the usual cause.
+type NonFiniteError struct {
+	Score, Source, Sample string
+	Sum                   float64
+	MaxWeight             float64 // largest |effect_weight| in the file
+	MaxLine               int     // its line
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("prs: score %s (%s) for sample %s: the sum is %v: %v; the weights overflow double precision (largest |effect_weight| %g on line %d) — check the scoring file's effect_weight column",
+		e.Score, e.Source, e.Sample, e.Sum, ErrNonFinite, e.MaxWeight, e.MaxLine)
+}
+
+func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
 
 // prepare checks the options, the samples and the builds, and indexes the
 // scores' positions.
@@ -533,7 +558,7 @@ func expected(t EffectType, p float64) float64 {
 	return 2 * p
 }
 
-func (m *matcher) results(samples []string, genoBuild string) []ScoreResult {
+func (m *matcher) results(samples []string, genoBuild string) ([]ScoreResult, error) {
 	out := make([]ScoreResult, 0, len(m.scores))
 	for _, st := range m.scores {
 		s := st.s
@@ -569,6 +594,15 @@ func (m *matcher) results(samples []string, genoBuild string) []ScoreResult {
 		}
 		r.Samples = make([]SampleScore, len(samples))
 		for i, name := range samples {
+			if sum := st.sum[i]; math.IsNaN(sum) || math.IsInf(sum, 0) {
+				e := &NonFiniteError{Score: s.ID, Source: s.Source, Sample: name, Sum: sum}
+				for _, v := range s.Variants {
+					if w := math.Abs(v.Weight); w > e.MaxWeight || e.MaxLine == 0 {
+						e.MaxWeight, e.MaxLine = w, v.Line
+					}
+				}
+				return nil, e
+			}
 			r.Samples[i] = SampleScore{
 				Sample: name, ID: s.ID, Sum: st.sum[i], Matched: st.matched, Total: len(s.Variants),
 				Missing: int(st.missing[i]), Imputed: int(st.imputed[i]), AlleleCount: int(st.alleles[i]),
@@ -577,5 +611,5 @@ func (m *matcher) results(samples []string, genoBuild string) []ScoreResult {
 		}
 		out = append(out, r)
 	}
-	return out
+	return out, nil
 }

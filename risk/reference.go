@@ -76,6 +76,9 @@ func Empirical(sums []float64, variantsScored int, cohort, policy, source string
 		ss += (s - mean) * (s - mean)
 	}
 	sd := math.Sqrt(ss / float64(len(sums)-1))
+	if !finite(mean) || !finite(sd) {
+		return nil, fmt.Errorf("%w: the cohort's mean %v and sd %v are not finite: %w", ErrReference, mean, sd, ErrNonFinite)
+	}
 	if !(sd > 0) {
 		return nil, fmt.Errorf("%w: the cohort's scores do not vary", ErrReference)
 	}
@@ -104,6 +107,11 @@ func HWEDistribution(vs []HWEVariant) (mean, sd float64, err error) {
 	}
 	if v <= 0 {
 		return 0, 0, errors.New("risk: reference distribution has zero variance")
+	}
+	if sd := math.Sqrt(v); !finite(mean) || !finite(sd) {
+		// Weights so large that 2p(1−p)w² overflows: an infinite SD
+		// would put every sum at z = 0, "average", without a sign.
+		return 0, 0, fmt.Errorf("risk: reference distribution mean %v, sd %v: the weights overflow double precision: %w", mean, sd, ErrNonFinite)
 	}
 	return mean, math.Sqrt(v), nil
 }

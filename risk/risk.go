@@ -186,8 +186,19 @@ type Person struct {
 // below z, assuming it is normal.
 func Percentile(z float64) float64 { return 100 * 0.5 * math.Erfc(-z/math.Sqrt2) }
 
+// ErrNonFinite is wrapped by the error AssessPerson returns when z, the
+// percentile, a relative risk or an absolute risk is ±Inf or NaN (a score
+// or reference distribution that overflowed). Such a number has no
+// category: NaN compares below no threshold and would otherwise fall in
+// the last (highest) category. It is an engine failure, never a result.
+var ErrNonFinite = errors.New("not a finite number")
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
 // Assess places z (the score standardised against the reference
-// distribution) on the model, without absolute risks.
+// distribution) on the model, without absolute risks. A non-finite z (or
+// one whose relative risk overflows) gives the zero Assessment, with no
+// category; AssessPerson says why.
 func (m *Model) Assess(z float64) Assessment {
 	a, _ := m.assess(z, Person{}, false)
 	return a
@@ -218,9 +229,17 @@ func (e *NotApplicableError) Error() string {
 
 func (m *Model) assess(z float64, p Person, absolute bool) (Assessment, error) {
 	a := Assessment{Z: z, Percentile: Percentile(z), RelativeRisk: math.Pow(m.ORPerSD, z), ModelVersion: m.Version}
+	if !finite(a.Z) || !finite(a.Percentile) || !finite(a.RelativeRisk) {
+		return Assessment{}, fmt.Errorf("risk: model %s: z %v, percentile %v, relative risk %v: %w", m.Version, a.Z, a.Percentile, a.RelativeRisk, ErrNonFinite)
+	}
 	value := a.Percentile
 	if absolute {
 		abs := m.absolute(z, p.Age)
+		for _, x := range []float64{abs.RelativeRisk, abs.TenYear, abs.Lifetime, abs.PopulationTenYear, abs.PopulationLifetime} {
+			if !finite(x) {
+				return Assessment{}, fmt.Errorf("risk: model %s: z %v: relative risk against the population %v, 10-year risk %v%%, lifetime risk %v%%: %w", m.Version, z, abs.RelativeRisk, abs.TenYear, abs.Lifetime, ErrNonFinite)
+			}
+		}
 		a.Absolute = &abs
 		switch m.CategoryBasis {
 		case BasisTenYear:
@@ -231,6 +250,9 @@ func (m *Model) assess(z float64, p Person, absolute bool) (Assessment, error) {
 	}
 	if m.CategoryBasis == BasisRelativeRisk {
 		value = m.RelativeRiskVsPopulation(z)
+	}
+	if !finite(value) {
+		return Assessment{}, fmt.Errorf("risk: model %s: z %v: the value categories are compared with (%s) is %v: %w", m.Version, z, m.CategoryBasis, value, ErrNonFinite)
 	}
 	if !absolute && (m.CategoryBasis == BasisTenYear || m.CategoryBasis == BasisLifetime) {
 		return a, nil // no category without an age

@@ -160,7 +160,7 @@ func (e *PRSEngine) Run(ctx context.Context, v *algorithm.Version, in Input) (Ou
 	}
 	res, err := prs.ScoreVCF(ctx, r, []*prs.Score{b.score}, prs.Options{})
 	if err != nil {
-		return Output{}, err
+		return Output{}, nonFinite(err)
 	}
 	sr := res.Scores[0]
 	if len(sr.Samples) != 1 {
@@ -179,7 +179,7 @@ func (e *PRSEngine) Run(ctx context.Context, v *algorithm.Version, in Input) (Ou
 	}
 	out.RefMean, out.RefSD, err = e.reference(b, sr)
 	if err != nil {
-		return Output{}, fmt.Errorf("prs: reference distribution for %s: %w", sr.ID, err)
+		return Output{}, nonFinite(fmt.Errorf("prs: reference distribution for %s: %w", sr.ID, err))
 	}
 	switch {
 	case ss.Missing > 0:
@@ -198,7 +198,7 @@ func (e *PRSEngine) Run(ctx context.Context, v *algorithm.Version, in Input) (Ou
 		case errors.As(err, &na):
 			notApplicable = err
 		case err != nil:
-			return Output{}, err
+			return Output{}, nonFinite(fmt.Errorf("prs: %s, sample %s, sum %v: %w", sr.ID, ss.Sample, ss.Sum, err))
 		}
 		out.Assessment = a
 	}
@@ -230,6 +230,17 @@ func (e *PRSEngine) Run(ctx context.Context, v *algorithm.Version, in Input) (Ou
 		summary += fmt.Sprintf("; %d of %d listed pathogenic variants not assessed", len(carrier.NotAssessed), carrier.Listed)
 	}
 	return Output{Summary: summary, Category: a.Category, Data: out}, nil
+}
+
+// nonFinite marks permanent an error that says a score, z, percentile or
+// risk is ±Inf or NaN: the same bundle and input overflow the same way on
+// every attempt, so the job must fail once rather than be retried (and the
+// number must never reach a result, whose JSON cannot hold it).
+func nonFinite(err error) error {
+	if errors.Is(err, prs.ErrNonFinite) || errors.Is(err, risk.ErrNonFinite) {
+		return &PermanentError{Err: err}
+	}
+	return err
 }
 
 // reference returns the mean and SD the sum is standardised against.

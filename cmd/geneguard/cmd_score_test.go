@@ -133,3 +133,20 @@ func TestScoreCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestScoreCommandNonFinite: weights that overflow the sum are an error
+// naming the score, the sample and the largest weight's line, with
+// nothing printed — never a "+Inf" score.
+func TestScoreCommandNonFinite(t *testing.T) {
+	s := writeTemp(t, "s.txt", `#pgs_id=PGS000999
+#genome_build=GRCh38
+chr_name	chr_position	effect_allele	other_allele	effect_weight
+1	100	A	G	1e308
+1	200	T	C	1e308
+`)
+	v := writeTemp(t, "g.vcf", scoreTestVCF)
+	code, out, errb := runCommand("score", "--vcf", v, "--scores", s)
+	if code == 0 || out != "" || !strings.Contains(errb, "not a finite number") || !strings.Contains(errb, "PGS000999") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errb)
+	}
+}
