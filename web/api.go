@@ -98,7 +98,10 @@ func (s *server) apiSetConsent(r *http.Request, p identity.Principal) (any, erro
 			return st, nil
 		}
 	}
-	return nil, &platform.Error{Code: platform.CodeNotFound, Message: "No algorithm " + alg + "."}
+	// The change was recorded, but the algorithm has no active version
+	// (retired), so it is not among the states above; withdrawing from a
+	// retired algorithm is a right. Answer with what was written.
+	return platform.ConsentState{AlgorithmID: alg, Granted: body.Action == "grant"}, nil
 }
 
 // setConsent is the one place both the portal and the API change consent.

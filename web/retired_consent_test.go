@@ -1,0 +1,49 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/geneguard/geneguard/demo"
+	"github.com/geneguard/geneguard/identity"
+	"github.com/geneguard/geneguard/internal/testenv"
+	"github.com/geneguard/geneguard/platform"
+	"github.com/geneguard/geneguard/web"
+)
+
+// TestWithdrawFromRetiredAlgorithm: withdrawing consent from an algorithm
+// whose versions are all retired is recorded and answered as recorded —
+// not a 404 for a change that was written.
+func TestWithdrawFromRetiredAlgorithm(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	people := demo.Cohort(1)
+	w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+	alice := w.SignIn(t, people[0].Code)
+	w.Grant(t, alice, demo.PGxAlgorithmID)
+	if err := w.Service.RetireAlgorithm(ctx, identity.System, w.PGx.Hash, "replaced"); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{log: &syncBuffer{}}
+	e.srv = httptest.NewServer(web.New(w.Service, web.Options{
+		SessionKey: testKey,
+		Logger:     slog.New(slog.NewJSONHandler(e.log, nil)),
+		Demo:       []web.DemoIdentity{{Subject: "EE" + string(people[0].Code), Role: identity.RolePatient, Label: "Alice"}},
+	}))
+	t.Cleanup(e.srv.Close)
+	c := e.client(t)
+	c.login("EE" + string(people[0].Code))
+	r := c.postJSON("/api/v1/persons/"+alice.Person+"/consents/"+demo.PGxAlgorithmID, `{"action":"withdraw"}`)
+	var st platform.ConsentState
+	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &st) != nil || st.Granted || st.AlgorithmID != demo.PGxAlgorithmID {
+		t.Fatalf("withdraw from a retired algorithm: %d %s", r.status, r.body)
+	}
+	h, err := w.Service.ConsentHistory(ctx, alice, alice.Person, demo.PGxAlgorithmID)
+	if err != nil || len(h) != 2 || h[1].Action != "withdraw" {
+		t.Errorf("history after withdrawal: %+v, %v", h, err)
+	}
+}
