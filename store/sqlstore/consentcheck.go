@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/geneguard/geneguard/audit"
@@ -151,7 +150,7 @@ func (s *Store) verifyConsents(ctx context.Context, cl *consentLog, upto int64, 
 				}
 			}
 			if ref == nil {
-				later, err := s.laterConsentEvent(ctx, c.person, c.id, size)
+				later, err := s.laterEvent(ctx, "consents", []string{"consent.grant", "consent.withdraw"}, "consent", c.person, c.id, size)
 				if err != nil {
 					return err
 				}
@@ -247,28 +246,4 @@ func (s *Store) consentRow(ctx context.Context, id int64) (consentRow, bool, err
 		return c, false, fmt.Errorf("sqlstore: verify consents: %w", err)
 	}
 	return c, true, nil
-}
-
-// laterConsentEvent reports whether a consent event naming row id was
-// queued or sequenced after the first from events were read (a consent
-// changed while verify ran, or committed out of id order on PostgreSQL).
-func (s *Store) laterConsentEvent(ctx context.Context, person string, id int64, from uint64) (bool, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT canonical FROM audit_events WHERE person_id = ? AND action IN ('consent.grant', 'consent.withdraw') AND seq >= ?
-		UNION ALL SELECT body FROM audit_pending WHERE person_id = ?`), person, clampSeq(from), person)
-	if err != nil {
-		return false, fmt.Errorf("sqlstore: verify consents: %w", err)
-	}
-	defer rows.Close()
-	want := strconv.FormatInt(id, 10)
-	found := false
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return false, fmt.Errorf("sqlstore: verify consents: %w", err)
-		}
-		if e, err := audit.ParseCanonical(b); err == nil && strings.HasPrefix(e.Action, "consent.") && e.Details["consent"] == want {
-			found = true
-		}
-	}
-	return found, rows.Err()
 }

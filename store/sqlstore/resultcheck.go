@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/geneguard/geneguard/audit"
@@ -94,7 +96,7 @@ func (s *Store) verifyResults(ctx context.Context, runs resultRuns, upto int64, 
 			seen[r.ID] = true
 			ref := runs[r.ID]
 			if ref == nil {
-				later, err := s.laterRunEvent(ctx, r.Person, r.ID, size)
+				later, err := s.laterEvent(ctx, "results", []string{"run"}, "result", r.Person, r.ID, size)
 				if err != nil {
 					return err
 				}
@@ -187,14 +189,16 @@ func (s *Store) resultBatch(ctx context.Context, after, upto int64) ([]result.Re
 	return out, rows.Err()
 }
 
-// laterRunEvent reports whether a run event naming result id was queued or
-// sequenced after the first from events were read (a result written while
-// verify ran, or committed out of id order on PostgreSQL).
-func (s *Store) laterRunEvent(ctx context.Context, person string, id int64, from uint64) (bool, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT canonical FROM audit_events WHERE person_id = ? AND action = 'run' AND seq >= ?
+// laterEvent reports whether an audit event of one of actions whose
+// details name id under key was queued or sequenced after the first from
+// events were read: a row written while verify ran, or committed out of id
+// order on PostgreSQL. what names the check in errors.
+func (s *Store) laterEvent(ctx context.Context, what string, actions []string, key, person string, id int64, from uint64) (bool, error) {
+	in := "'" + strings.Join(actions, "', '") + "'" // constants of this package, never input
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT canonical FROM audit_events WHERE person_id = ? AND action IN (`+in+`) AND seq >= ?
 		UNION ALL SELECT body FROM audit_pending WHERE person_id = ?`), person, clampSeq(from), person)
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: verify results: %w", err)
+		return false, fmt.Errorf("sqlstore: verify %s: %w", what, err)
 	}
 	defer rows.Close()
 	want := strconv.FormatInt(id, 10)
@@ -202,9 +206,9 @@ func (s *Store) laterRunEvent(ctx context.Context, person string, id int64, from
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
-			return false, fmt.Errorf("sqlstore: verify results: %w", err)
+			return false, fmt.Errorf("sqlstore: verify %s: %w", what, err)
 		}
-		if e, err := audit.ParseCanonical(b); err == nil && e.Action == "run" && e.Details["result"] == want {
+		if e, err := audit.ParseCanonical(b); err == nil && slices.Contains(actions, e.Action) && e.Details[key] == want {
 			found = true
 		}
 	}
