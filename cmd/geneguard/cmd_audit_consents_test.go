@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,23 +19,14 @@ import (
 func TestAuditVerifyConsents(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			data := t.TempDir()
-			dsn := filepath.Join(data, "geneguard.db")
-			if b.Name != "sqlite" {
-				dsn = b.DSN(t)
-			}
-			w := testenv.NewWorld(t, dsn)
-			people := demo.Cohort(3)
-			w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+			w, people, data, dsn := auditWorld(t, b, 3)
 			p0, p1 := w.SignIn(t, people[0].Code), w.SignIn(t, people[1].Code)
 			w.Grant(t, p0, demo.PGxAlgorithmID)
 			w.Grant(t, p1, demo.PGxAlgorithmID)
 			w.Drain(t)
 			w.Withdraw(t, p0, demo.PGxAlgorithmID)
 			w.Drain(t)
-			if code, _, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 0 {
-				t.Fatalf("checkpoint: exit %d: %s", code, errOut)
-			}
+			auditCheckpoint(t, dsn, data)
 			verifyOK := func(when string) {
 				t.Helper()
 				code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data)

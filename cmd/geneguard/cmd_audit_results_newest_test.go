@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,21 +14,12 @@ import (
 func TestAuditVerifyNewestResultDeleted(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			data := t.TempDir()
-			dsn := filepath.Join(data, "geneguard.db")
-			if b.Name != "sqlite" {
-				dsn = b.DSN(t)
-			}
-			w := testenv.NewWorld(t, dsn)
-			people := demo.Cohort(2)
-			w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+			w, people, data, dsn := auditWorld(t, b, 2)
 			for _, p := range people {
 				w.Grant(t, w.SignIn(t, p.Code), demo.PGxAlgorithmID)
 			}
 			w.Drain(t)
-			if code, _, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 0 {
-				t.Fatalf("checkpoint: exit %d: %s", code, errOut)
-			}
+			auditCheckpoint(t, dsn, data)
 			if code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data); code != 0 || !strings.Contains(out, "results OK: 2 match") {
 				t.Fatalf("honest log: verify exit %d:\n%s%s", code, out, errOut)
 			}

@@ -18,23 +18,14 @@ import (
 func TestAuditVerifyResults(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			data := t.TempDir()
-			dsn := filepath.Join(data, "geneguard.db")
-			if b.Name != "sqlite" {
-				dsn = b.DSN(t)
-			}
-			w := testenv.NewWorld(t, dsn)
-			people := demo.Cohort(3)
-			w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+			w, people, data, dsn := auditWorld(t, b, 3)
 			for _, p := range people[:2] {
 				pr := w.SignIn(t, p.Code)
 				w.Grant(t, pr, demo.PGxAlgorithmID)
 				w.Grant(t, pr, demo.PRSAlgorithmID)
 			}
 			w.Drain(t)
-			if code, _, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 0 {
-				t.Fatalf("checkpoint: exit %d: %s", code, errOut)
-			}
+			auditCheckpoint(t, dsn, data)
 			verifyOK := func(when string) {
 				t.Helper()
 				code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data)
@@ -100,5 +91,30 @@ func TestAuditVerifyResults(t *testing.T) {
 			tamperSQL(t, dsn, `DELETE FROM results WHERE id = ?`, id)
 			verifyFails("row deleted", mismatch+": the run event names this result, but no such row is stored")
 		})
+	}
+}
+
+// auditWorld is a platform on backend b (an SQLite file in the data
+// directory, or a PostgreSQL schema) with a demo cohort of n ingested:
+// what the audit-verify tests tamper with.
+func auditWorld(t *testing.T, b testenv.Backend, n int) (w *testenv.World, people []demo.Person, data, dsn string) {
+	t.Helper()
+	data = t.TempDir()
+	dsn = filepath.Join(data, "geneguard.db")
+	if b.Name != "sqlite" {
+		dsn = b.DSN(t)
+	}
+	w = testenv.NewWorld(t, dsn)
+	people = demo.Cohort(n)
+	w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+	return w, people, data, dsn
+}
+
+// auditCheckpoint signs a checkpoint through the CLI, failing the test if
+// it cannot.
+func auditCheckpoint(t *testing.T, dsn, data string) {
+	t.Helper()
+	if code, _, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 0 {
+		t.Fatalf("checkpoint: exit %d: %s", code, errOut)
 	}
 }
