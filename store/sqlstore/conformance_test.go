@@ -37,6 +37,7 @@ var conformance = []struct {
 	{"Results", testResults},
 	{"Enqueue", testEnqueue},
 	{"CancelJobs", testCancelJobs},
+	{"BatchJobs", testBatchJobs},
 	{"Audit", testAudit},
 	{"AuditConcurrent", testAuditConcurrent},
 	{"AuditCommitOrder", testAuditCommitOrder},
@@ -597,6 +598,96 @@ func testCancelJobs(t *testing.T, st *sqlstore.Store) {
 		if j.FinalizedAt == nil || time.Since(*j.FinalizedAt).Abs() > time.Minute {
 			t.Errorf("job %d: River reads finalized_at %v, want about now", j.ID, j.FinalizedAt)
 		}
+	}
+}
+
+// batchJobs reads the compute-batch jobs in the given state: their
+// arguments as the worker gets them, and the JSON type of each stored
+// argument (persons must be one string, not an array GIN indexes per
+// element; see batchArgs).
+func batchJobs(t *testing.T, st *sqlstore.Store, state string) ([]platform.BatchJob, []map[string]string) {
+	t.Helper()
+	args, typeOf := "args", "jsonb_typeof(v)"
+	each := "jsonb_each(args)"
+	if st.Dialect() == sqlstore.SQLite {
+		args, typeOf, each = "json(args)", "CASE type WHEN 'text' THEN 'string' ELSE type END", "json_each(json(args))"
+	}
+	var valueType string
+	if st.Dialect() == sqlstore.SQLite {
+		valueType = `(SELECT json_group_object(key, ` + typeOf + `) FROM ` + each + `)`
+	} else {
+		valueType = `(SELECT jsonb_object_agg(key, ` + typeOf + `) FROM ` + each + ` AS e(key, v))`
+	}
+	rows, err := st.DB().QueryContext(context.Background(), `SELECT `+args+`, `+valueType+` FROM river_job WHERE kind = 'compute-batch' AND state = '`+state+`' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var jobs []platform.BatchJob
+	var types []map[string]string
+	for rows.Next() {
+		var a, ty []byte
+		if err := rows.Scan(&a, &ty); err != nil {
+			t.Fatal(err)
+		}
+		var b sqlstore.BatchArgs
+		if err := json.Unmarshal(a, &b); err != nil {
+			t.Fatalf("batch args %s: %v", a, err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(ty, &m); err != nil {
+			t.Fatalf("batch arg types %s: %v", ty, err)
+		}
+		jobs, types = append(jobs, b.BatchJob), append(types, m)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return jobs, types
+}
+
+func testBatchJobs(t *testing.T, st *sqlstore.Store) {
+	st.SetClock(time.Now)
+	batch := func(alg string, persons ...string) platform.BatchJob {
+		return platform.BatchJob{AlgorithmID: alg, VersionHash: "h-" + alg, Trigger: result.TriggerNewVersion, DatasetID: 1, Persons: persons}
+	}
+	queued := []platform.BatchJob{batch("A", "P-1", "P-2", "P-3"), batch("A", "P-1"), batch("B", "P-1", "P-4")}
+	inTx(t, st, func(tx platform.Tx) error { return tx.EnqueueBatches(queued) })
+	jobs, types := batchJobs(t, st, "available")
+	if diff := cmp.Diff(queued, jobs); diff != "" {
+		t.Errorf("queued batches read back (-want +got):\n%s", diff)
+	}
+	for i, ty := range types {
+		if ty["person_list"] != "string" || ty["persons"] != "" {
+			t.Errorf("batch %d stored with argument types %v: persons must be one string (person_list)", i, ty)
+		}
+	}
+	// A batch queued by an earlier version, persons as an array, is
+	// still read (by the worker and by CancelJobs).
+	old := `{"algorithm_id":"A","version_hash":"h-A","trigger":"new-version","dataset_id":1,"persons":["P-1","P-5"]}`
+	set := "CAST($1 AS jsonb)"
+	if st.Dialect() == sqlstore.SQLite {
+		set = "jsonb(?)"
+	}
+	if _, err := st.DB().ExecContext(context.Background(), `UPDATE river_job SET args = `+set+` WHERE id = (SELECT MAX(id) FROM river_job WHERE kind = 'compute-batch')`, old); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	inTx(t, st, func(tx platform.Tx) error {
+		var err error
+		n, err = tx.CancelJobs("P-1", "A")
+		return err
+	})
+	if n != 3 { // two shrunk, one cancelled
+		t.Errorf("CancelJobs(P-1, A) = %d, want 3", n)
+	}
+	jobs, _ = batchJobs(t, st, "available")
+	want := []platform.BatchJob{batch("A", "P-2", "P-3"), batch("A", "P-5")}
+	if diff := cmp.Diff(want, jobs); diff != "" {
+		t.Errorf("batches after withdrawal of P-1 from A (-want +got):\n%s", diff)
+	}
+	if cancelled, _ := batchJobs(t, st, "cancelled"); len(cancelled) != 1 || cancelled[0].AlgorithmID != "A" {
+		t.Errorf("cancelled batches %v, want the one holding only P-1", cancelled)
 	}
 }
 

@@ -99,8 +99,48 @@ func (t *tx) CurrentResult(person, algorithmID string) (*result.Result, error) {
 // ---- batch jobs
 
 // batchArgs is the River job for platform.BatchJob.
+//
+// Its persons are stored as one JSON string (person_list), not as an
+// array: River keeps args in a jsonb column with a GIN index, and GIN
+// indexes every element of an array, so a 2,000-person job row would be
+// re-indexed 2,000 times each time it changes state (fetched, completed)
+// — hundreds of milliseconds of database CPU per job, which the clinical
+// API then waits behind during a recomputation. One string is one index
+// entry. Jobs queued with the array form are still read.
 type batchArgs struct {
 	platform.BatchJob
+}
+
+// batchArgsJSON is batchArgs as stored.
+type batchArgsJSON struct {
+	AlgorithmID string         `json:"algorithm_id"`
+	VersionHash string         `json:"version_hash"`
+	Trigger     result.Trigger `json:"trigger"`
+	DatasetID   int64          `json:"dataset_id"`
+	PersonList  string         `json:"person_list,omitempty"` // a JSON array, as a string
+	Persons     []string       `json:"persons,omitempty"`     // the earlier form
+}
+
+func (a batchArgs) MarshalJSON() ([]byte, error) {
+	list, err := json.Marshal(a.Persons)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(batchArgsJSON{AlgorithmID: a.AlgorithmID, VersionHash: a.VersionHash, Trigger: a.Trigger, DatasetID: a.DatasetID, PersonList: string(list)})
+}
+
+func (a *batchArgs) UnmarshalJSON(b []byte) error {
+	var j batchArgsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	a.BatchJob = platform.BatchJob{AlgorithmID: j.AlgorithmID, VersionHash: j.VersionHash, Trigger: j.Trigger, DatasetID: j.DatasetID, Persons: j.Persons}
+	if j.PersonList != "" {
+		if err := json.Unmarshal([]byte(j.PersonList), &a.Persons); err != nil {
+			return fmt.Errorf("person_list: %w", err)
+		}
+	}
+	return nil
 }
 
 func (batchArgs) Kind() string { return "compute-batch" }

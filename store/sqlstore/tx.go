@@ -528,11 +528,12 @@ func (t *tx) CancelJobs(person, algorithmID string) (int, error) {
 			return 0, fmt.Errorf("sqlstore: cancel jobs: %w", err)
 		}
 		if kind == "compute-batch" {
-			var b platform.BatchJob
-			if err := json.Unmarshal(args, &b); err != nil {
+			var ba batchArgs
+			if err := json.Unmarshal(args, &ba); err != nil {
 				rows.Close()
 				return 0, fmt.Errorf("sqlstore: cancel jobs: job %d args: %w", id, err)
 			}
+			b := ba.BatchJob
 			if b.AlgorithmID != algorithmID {
 				continue
 			}
