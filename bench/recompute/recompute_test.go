@@ -207,7 +207,16 @@ func drain(t *testing.T, w *testenv.World, n int) time.Duration {
 
 // workerProcess is a `geneguard worker` process at a lower CPU priority
 // (nice GENEGUARD_WORKER_NICE, default 10): how a deployment keeps a
-// recomputation from competing with the clinical API for the CPUs.
+// recomputation from competing with the clinical API for the CPUs (under
+// systemd: Nice= or CPUWeight= in the worker's unit).
+//
+// Each worker runs in its own session with that nice value on its
+// autogroup too. Linux (CONFIG_SCHED_AUTOGROUP, on by default) shares the
+// CPUs between sessions first and applies nice only within a session, so
+// a worker started from this test's session would be "nice" only to this
+// test, and as a group would take half the CPUs from PostgreSQL, whose
+// backends (the clinical API's among them) form one session. A systemd
+// service is its own session in the same way.
 type workerProcess struct{ cmd *exec.Cmd }
 
 func startWorker(t *testing.T, bin string, w *testenv.World) *workerProcess {
@@ -222,8 +231,13 @@ func startWorker(t *testing.T, bin string, w *testenv.World) *workerProcess {
 	}
 	cmd := exec.Command("nice", "-n", nice, bin, "worker", "--db", os.Getenv("GENEGUARD_BENCH_DSN"), "--data", data, "--workers", "1", "--rescue-after", "30m")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	// `nice` execs the worker in place: the pid is the worker's.
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/autogroup", cmd.Process.Pid), []byte(nice), 0); err != nil {
+		t.Logf("worker %d: autogroup nice not set (%v): nice applies within its session only", cmd.Process.Pid, err)
 	}
 	return &workerProcess{cmd}
 }

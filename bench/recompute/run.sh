@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Recompute benchmark on PostgreSQL: a synthetic cohort of PERSONS people,
 # all consented and genotyped with results of the built-in PGx version; a
-# new version is activated and 2 `geneguard worker` processes (nice 10)
+# new version is activated and 2 `geneguard worker` processes (nice 10, each
+# in its own session with its autogroup at nice 10 too; see startWorker)
 # recompute everyone while the clinical API is read at RPS requests/s on
 # loopback. Prints persons/s and the API's p50/p90/p99 before and during.
 #
