@@ -94,6 +94,13 @@ type Tx interface {
 	// sample, ordered by dataset and sample index.
 	ConsentedSamples(algorithmID string) ([]DatasetSample, error)
 
+	// LockResults holds, until the transaction ends, the right to write
+	// the person's results for the algorithm: a second writer waits. Call
+	// it before reading the current result a write will supersede.
+	// Without it two concurrent writers (a rescued job's twin, a consent
+	// trigger during a recomputation) on PostgreSQL each supersede only
+	// what they saw, and both new results stay current.
+	LockResults(person, algorithmID string) error
 	// InsertResult stores r unless a result for the same person, version
 	// and input already exists; it reports whether it inserted, and marks
 	// the person's previous current result for the algorithm superseded.

@@ -327,6 +327,9 @@ func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Tr
 					if !consent.Granted(h) {
 						w.outcome = OutcomeNoConsent
 					} else {
+						if err := tx.LockResults(w.id, v.Manifest.ID); err != nil {
+							return err
+						}
 						prev, err := tx.CurrentResult(w.id, v.Manifest.ID)
 						if err != nil && !platform.IsNotFound(err) {
 							return err

@@ -35,6 +35,7 @@ var conformance = []struct {
 	{"Algorithms", testAlgorithms},
 	{"Consent", testConsent},
 	{"Results", testResults},
+	{"ConcurrentResultWriters", testConcurrentResultWriters},
 	{"Enqueue", testEnqueue},
 	{"CancelJobs", testCancelJobs},
 	{"BatchJobs", testBatchJobs},
@@ -482,6 +483,82 @@ func testResults(t *testing.T, st *sqlstore.Store) {
 		}
 		return nil
 	})
+}
+
+// testConcurrentResultWriters: two transactions write a new result for
+// the same person and algorithm at once, each reading the current result
+// first as the runner does. LockResults makes the second wait for the
+// first, so exactly one result stays current and the second knows it
+// superseded the first.
+func testConcurrentResultWriters(t *testing.T, st *sqlstore.Store) {
+	addPersons(t, st, "P-1")
+	v := version(t, "alg-a", "1")
+	inTx(t, st, func(tx platform.Tx) error { return tx.InsertAlgorithm(v) })
+	res := func(fp string) *result.Result {
+		return &result.Result{Person: "P-1", AlgorithmID: "alg-a", VersionHash: v.Hash, InputFingerprint: fp, DatasetID: 7,
+			Trigger: result.TriggerNewVersion, Summary: fp, Category: "cat", Output: json.RawMessage(`{}`), Worker: "w"}
+	}
+	write := func(fp string, hold <-chan struct{}, locked chan<- struct{}) (prev string, err error) {
+		err = st.InTx(context.Background(), func(tx platform.Tx) error {
+			if err := tx.LockResults("P-1", "alg-a"); err != nil {
+				return err
+			}
+			if locked != nil {
+				close(locked)
+			}
+			prev = ""
+			if cur, err := tx.CurrentResult("P-1", "alg-a"); err == nil {
+				prev = cur.Summary
+			} else if !platform.IsNotFound(err) {
+				return err
+			}
+			if _, err := tx.InsertResult(res(fp)); err != nil {
+				return err
+			}
+			if hold != nil {
+				<-hold // commit only after the other writer has started
+			}
+			return nil
+		})
+		return prev, err
+	}
+	hold, locked := make(chan struct{}), make(chan struct{})
+	var prev1 string
+	var err1 error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		prev1, err1 = write("first", hold, locked)
+	}()
+	<-locked
+	var prev2 string
+	var err2 error
+	second := make(chan struct{})
+	go func() {
+		defer close(second)
+		prev2, err2 = write("second", nil, nil)
+	}()
+	time.Sleep(100 * time.Millisecond) // the second writer is now waiting (PostgreSQL) or queued (SQLite)
+	close(hold)
+	<-done
+	<-second
+	if err1 != nil || err2 != nil {
+		t.Fatalf("writers: %v, %v", err1, err2)
+	}
+	if prev1 != "" || prev2 != "first" {
+		t.Errorf("writers read current results %q and %q, want none and \"first\"", prev1, prev2)
+	}
+	var current []string
+	read(t, st, func(tx platform.Tx) error {
+		rs, err := tx.CurrentResults("P-1")
+		for _, r := range rs {
+			current = append(current, r.Summary)
+		}
+		return err
+	})
+	if diff := cmp.Diff([]string{"second"}, current); diff != "" {
+		t.Errorf("current results (-want +got):\n%s", diff)
+	}
 }
 
 // job is a compute job for person p and algorithm alg.

@@ -377,6 +377,21 @@ func (t *tx) ConsentedPersons(algorithmID string) ([]string, error) {
 
 const resultCols = `r.id, r.person_id, r.algorithm_id, r.version_hash, v.version, r.input_fingerprint, r.dataset_id, r.trigger_kind, r.summary, r.category, r.output, r.created_at, r.duration_ms, r.worker, r.superseded_by`
 
+// LockResults takes a transaction-scoped advisory lock on PostgreSQL, keyed
+// by hashes of the person and the algorithm (the two-key form: its own
+// lock space, apart from the audit sequencer's one-key lock). A hash
+// collision only makes two unrelated writers wait for each other. SQLite
+// needs none: a write transaction holds the database (BEGIN IMMEDIATE).
+func (t *tx) LockResults(person, algorithmID string) error {
+	if t.s.dialect != Postgres {
+		return nil
+	}
+	if _, err := t.exec(`SELECT pg_advisory_xact_lock(hashtext(?), hashtext(?))`, person, algorithmID); err != nil {
+		return fmt.Errorf("sqlstore: lock results of %s for %s: %w", person, algorithmID, err)
+	}
+	return nil
+}
+
 func (t *tx) InsertResult(r *result.Result) (bool, error) {
 	var id int64
 	err := t.queryRow(`SELECT id FROM results WHERE person_id = ? AND version_hash = ? AND input_fingerprint = ?`, r.Person, r.VersionHash, r.InputFingerprint).Scan(&id)
