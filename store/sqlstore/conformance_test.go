@@ -522,26 +522,25 @@ func testConcurrentResultWriters(t *testing.T, st *sqlstore.Store) {
 		})
 		return prev, err
 	}
+	// start runs a writer in the background; its wait returns what it read.
+	start := func(fp string, hold <-chan struct{}, locked chan<- struct{}) (wait func() (string, error)) {
+		var prev string
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			prev, err = write(fp, hold, locked)
+		}()
+		return func() (string, error) { <-done; return prev, err }
+	}
 	hold, locked := make(chan struct{}), make(chan struct{})
-	var prev1 string
-	var err1 error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		prev1, err1 = write("first", hold, locked)
-	}()
+	first := start("first", hold, locked)
 	<-locked
-	var prev2 string
-	var err2 error
-	second := make(chan struct{})
-	go func() {
-		defer close(second)
-		prev2, err2 = write("second", nil, nil)
-	}()
+	second := start("second", nil, nil)
 	time.Sleep(100 * time.Millisecond) // the second writer is now waiting (PostgreSQL) or queued (SQLite)
 	close(hold)
-	<-done
-	<-second
+	prev1, err1 := first()
+	prev2, err2 := second()
 	if err1 != nil || err2 != nil {
 		t.Fatalf("writers: %v, %v", err1, err2)
 	}
