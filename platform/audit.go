@@ -2,9 +2,13 @@ package platform
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -66,6 +70,12 @@ type AuditSummary struct {
 	// ConsentsNew is how many consent rows were written while verification
 	// ran (their event sequenced after it read the log): not checked.
 	ConsentsNew uint64 `json:"consents_new,omitempty"`
+	// Datasets is how many genotype dataset rows were checked against the
+	// ingest event that recorded them.
+	Datasets uint64 `json:"datasets"`
+	// DatasetsNew is how many dataset rows were written while
+	// verification ran: not checked.
+	DatasetsNew uint64 `json:"datasets_new,omitempty"`
 }
 
 // ConsentTamperError reports a consent row that no longer matches the
@@ -116,6 +126,41 @@ func (e *ResultTamperError) Error() string {
 	return fmt.Sprintf("audit: result %d does not match its run event at index %d: %s", e.Result, e.Event, e.Reason)
 }
 
+// DatasetTamperError reports a genotype dataset row (or its sample
+// mapping) that no longer matches the ingest event that recorded it, an
+// ingest event whose dataset is gone, or a dataset no event records. The
+// log itself verified; the datasets tables were altered. A dataset matters
+// as much as a result: its sample mapping says whose genotypes a column is.
+type DatasetTamperError struct {
+	Dataset int64 // the dataset's id
+	// Event is the index of the ingest event; meaningless when HasEvent is
+	// false (a dataset no event records).
+	Event    uint64
+	HasEvent bool
+	Reason   string
+}
+
+func (e *DatasetTamperError) Error() string {
+	if !e.HasEvent {
+		return fmt.Sprintf("audit: dataset %d: %s", e.Dataset, e.Reason)
+	}
+	return fmt.Sprintf("audit: dataset %d does not match its ingest event at index %d: %s", e.Dataset, e.Event, e.Reason)
+}
+
+// SamplesHash is the SHA-256 of a dataset's sample mapping (column index,
+// sample ID, person pseudonym; one line each, in column order). The ingest
+// event records it (details "samples_sha256") so that re-filing a column
+// under another person in SQL fails `audit verify`.
+func SamplesHash(samples []DatasetSample) string {
+	s := slices.Clone(samples)
+	slices.SortFunc(s, func(a, b DatasetSample) int { return cmp.Compare(a.Index, b.Index) })
+	h := sha256.New()
+	for _, smp := range s {
+		fmt.Fprintf(h, "%d\t%s\t%s\n", smp.Index, smp.SampleID, smp.Person)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // Unsigned is the number of events no checkpoint covers yet: their
 // deletion or alteration is undetectable until the next checkpoint.
 func (s AuditSummary) Unsigned() uint64 { return s.Events - s.Latest.Size }
@@ -132,10 +177,18 @@ type Auditor struct {
 
 // NewAuditor returns an Auditor for log whose checkpoints verify under
 // vkey. signer may be nil; when set it must be vkey's private half.
+//
+// vkey may be empty when the log has no key yet (nothing was ever signed,
+// as after `ingest` and `worker` alone): Verify then checks the events and
+// the rows they record, and fails with ErrNoVerifierKey if a checkpoint is
+// stored after all; receipts are refused.
 func NewAuditor(log AuditLog, vkey string, signer *auditlog.Signer) (*Auditor, error) {
-	v, err := auditlog.NewVerifier(vkey)
-	if err != nil {
-		return nil, err
+	var v note.Verifier
+	if vkey != "" || signer != nil {
+		var err error
+		if v, err = auditlog.NewVerifier(vkey); err != nil {
+			return nil, err
+		}
 	}
 	if signer != nil && signer.Origin() != v.Name() {
 		return nil, fmt.Errorf("platform: auditor: signing key %q and verifier key %q name different logs", signer.Origin(), v.Name())
@@ -149,6 +202,10 @@ func (a *Auditor) VerifierKey() string { return a.vkey }
 
 // Verifier is the parsed [Auditor.VerifierKey].
 func (a *Auditor) Verifier() note.Verifier { return a.verifier }
+
+// ErrNoVerifierKey is returned by an Auditor made without a verifier key
+// when a checkpoint must be opened: one is stored, or a receipt is asked.
+var ErrNoVerifierKey = errors.New("no verifier key was given to check the log's signed checkpoints")
 
 // ErrInconsistent is wrapped when the stored log does not extend a
 // checkpoint signed earlier: the log or its checkpoint table was rolled
@@ -239,6 +296,9 @@ func (a *Auditor) Verify(ctx context.Context, external ...[]byte) (AuditSummary,
 func (a *Auditor) Receipt(ctx context.Context, p identity.Principal, seq uint64) (auditlog.Receipt, error) {
 	if p.Role != identity.RolePatient && p.Role != identity.RoleGovernance && p.Role != identity.RoleOperator {
 		return auditlog.Receipt{}, &Error{Code: CodeForbidden, Message: "only the person and the governance board get access-log receipts"}
+	}
+	if a.verifier == nil {
+		return auditlog.Receipt{}, ErrNoVerifierKey
 	}
 	r, err := a.log.Receipt(ctx, seq, a.verifier)
 	if err != nil {

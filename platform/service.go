@@ -556,7 +556,8 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 		for _, b := range batches {
 			rep.Jobs += len(b.Persons) // counted per person computed
 		}
-		details := map[string]string{"sha256": d.SHA256, "samples": fmt.Sprint(len(samples)), "source": d.Source, "jobs": fmt.Sprint(len(q)), "build": d.Build}
+		details := map[string]string{"sha256": d.SHA256, "samples": fmt.Sprint(len(samples)), "source": d.Source, "jobs": fmt.Sprint(len(q)), "build": d.Build,
+			"samples_sha256": SamplesHash(ds)}
 		if u := rep.Unfit(); len(u) > 0 {
 			details["build_unfit"] = strings.Join(u, ",")
 		}

@@ -166,15 +166,19 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 }
 
 func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("audit verify", "Recomputes the Merkle tree from every stored event and checks each stored checkpoint's\nsignature and root against it (which also proves them consistent with each other), the\nindex columns against the hashed events, every result row against the content hash its\nrun event recorded, every consent row against the consent event that recorded it (and\nevery such event against its row), and the derived proof state. Exits non-zero naming the\nfirst tampered index (or result or consent row and event index). Also checks the --state\nfile and --from-checkpoint.", stderr)
+	fs := newFlagSet("audit verify", "Recomputes the Merkle tree from every stored event and checks each stored checkpoint's\nsignature and root against it (which also proves them consistent with each other), the\nindex columns against the hashed events, every result row against the content hash its\nrun event recorded, every consent row against the consent event that recorded it (and\nevery such event against its row), every genotype dataset and its sample mapping against\nits ingest event, and the derived proof state. Exits non-zero naming the first tampered\nindex (or result, consent or dataset row and event index). Also checks the --state file\nand --from-checkpoint.", stderr)
 	f := addAuditFlags(fs, true)
 	from := fs.String("from-checkpoint", "", "a signed checkpoint kept elsewhere (a receipt's, a witness's) that the log must be consistent with")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	vkey, err := resolveVKey(*f.key, *f.data)
-	if err != nil {
-		return err
+	vkey, keyErr := resolveVKey(*f.key, *f.data)
+	// No key yet (only ingest and workers have run): nothing was ever
+	// signed, so the events and the rows they record can still be
+	// checked; a stored or outside checkpoint cannot, and fails.
+	unkeyed := errors.Is(keyErr, errNoAuditKey)
+	if keyErr != nil && !unkeyed {
+		return keyErr
 	}
 	var external [][]byte
 	var names []string
@@ -197,11 +201,17 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer st.Close()
+	if unkeyed && len(external) > 0 {
+		return fmt.Errorf("%s holds a signed checkpoint, but: %w", names[0], keyErr)
+	}
 	a, err := platform.NewAuditor(st, vkey, nil)
 	if err != nil {
 		return err
 	}
 	sum, err := a.Verify(ctx, external...)
+	if unkeyed && errors.Is(err, platform.ErrNoVerifierKey) {
+		return fmt.Errorf("the database holds signed checkpoints, but: %w", keyErr)
+	}
 	if err != nil {
 		return fmt.Errorf("verification FAILED: %w", err)
 	}
@@ -221,8 +231,15 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if sum.ConsentsNew > 0 {
 		fmt.Fprintf(stdout, "%d consents were changed while verifying: checked next time\n", sum.ConsentsNew)
 	}
+	fmt.Fprintf(stdout, "datasets OK: %d match the ingest event that recorded them (file, build, sample mapping)\n", sum.Datasets)
+	if sum.DatasetsNew > 0 {
+		fmt.Fprintf(stdout, "%d datasets were ingested while verifying: checked next time\n", sum.DatasetsNew)
+	}
 	for _, n := range names {
 		fmt.Fprintf(stdout, "consistent with %s\n", n)
+	}
+	if unkeyed {
+		fmt.Fprintf(stdout, "no checkpoint is signed yet (no audit signing key in %s): the log is checked, but nothing outside it vouches for its end; `geneguard serve` signs every 10 s, or run `geneguard audit checkpoint`\n", *f.data)
 	}
 	if u := sum.Unsigned(); u > 0 {
 		fmt.Fprintf(stdout, "%d events after the latest checkpoint are not signed yet\n", u)
@@ -318,6 +335,10 @@ func runAuditVerifyReceipt(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// errNoAuditKey: the data directory has no signing key yet. `serve` and
+// `audit checkpoint` make one; `ingest` and `worker` alone never sign.
+var errNoAuditKey = errors.New("no audit signing key")
+
 // loadAuditSigner returns the signer from $GENEGUARD_AUDIT_KEY or
 // DATA/audit.key, creating the key (and DATA/audit.vkey) when create is
 // set and there is none.
@@ -354,7 +375,7 @@ func loadAuditSigner(dataDir, origin string, create bool) (signer *audit.Signer,
 			}
 			created = true
 		case errors.Is(err, os.ErrNotExist):
-			return nil, "", false, fmt.Errorf("no audit signing key in %s (run `geneguard audit checkpoint` first, set $%s, or pass --key)", dataDir, auditKeyEnv)
+			return nil, "", false, fmt.Errorf("%w in %s (run `geneguard audit checkpoint` first, set $%s, or pass --key)", errNoAuditKey, dataDir, auditKeyEnv)
 		default:
 			return nil, "", false, fmt.Errorf("audit key: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/geneguard/geneguard/audit"
+	"github.com/geneguard/geneguard/demo"
 	"github.com/geneguard/geneguard/internal/testenv"
 	"github.com/geneguard/geneguard/platform"
 	"github.com/geneguard/geneguard/store/sqlstore"
@@ -187,6 +188,44 @@ func TestAuditCommandExternalCheckpoint(t *testing.T) {
 	}
 }
 
+// TestAuditVerifyBeforeAnyCheckpoint: after only ingest and workers (which
+// never sign), verify checks the log and the rows it records and says that
+// nothing is signed yet; once a checkpoint is signed, a missing key is
+// refused rather than the checkpoint skipped.
+func TestAuditVerifyBeforeAnyCheckpoint(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			w, people, data, dsn := auditWorld(t, b, 2)
+			w.Grant(t, w.SignIn(t, people[0].Code), demo.PGxAlgorithmID)
+			w.Drain(t)
+			code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data)
+			for _, want := range []string{"0 checkpoints", "results OK: 1 match", "datasets OK: 1 match", "no checkpoint is signed yet (no audit signing key in"} {
+				if code != 0 || !strings.Contains(out, want) {
+					t.Errorf("unsigned log: verify exit %d, want %q:\n%s%s", code, want, out, errOut)
+				}
+			}
+			tamperSQL(t, dsn, `UPDATE results SET summary = 'edited'`)
+			if code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data); code == 0 || !strings.Contains(errOut, "does not match its run event") {
+				t.Errorf("unsigned log, result edited: verify exit %d:\n%s%s", code, out, errOut)
+			}
+
+			auditCheckpoint(t, dsn, data)
+			if err := os.Remove(filepath.Join(data, auditKeyFile)); err != nil {
+				t.Fatal(err)
+			}
+			if code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data); code == 0 || !strings.Contains(errOut, auditStateFile+" holds a signed checkpoint, but: no audit signing key") {
+				t.Errorf("key gone, state file kept: verify exit %d:\n%s%s", code, out, errOut)
+			}
+			if err := os.Remove(filepath.Join(data, auditStateFile)); err != nil {
+				t.Fatal(err)
+			}
+			if code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data); code == 0 || !strings.Contains(errOut, "the database holds signed checkpoints, but: no audit signing key") {
+				t.Errorf("key and state file gone: verify exit %d:\n%s%s", code, out, errOut)
+			}
+		})
+	}
+}
+
 func TestAuditCommandUsage(t *testing.T) {
 	data := t.TempDir()
 	for _, c := range []struct {
@@ -198,7 +237,7 @@ func TestAuditCommandUsage(t *testing.T) {
 		{[]string{"rewrite"}, 2, "unknown subcommand"},
 		{[]string{"receipt", "--data", data}, 2, "--seq"},
 		{[]string{"verify-receipt", "--file", "x.json"}, 2, "--key"},
-		{[]string{"verify", "--data", data}, 1, "no audit signing key"},
+		{[]string{"verify", "--data", data}, 1, "no database at"},
 		{[]string{"verify-receipt", "--file", "x.json", "--key", "not-a-key"}, 1, ""},
 	} {
 		code, _, errOut := auditCLI(t, c.args...)

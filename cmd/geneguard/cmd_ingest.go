@@ -63,6 +63,9 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if p.Dataset.SampleMapSHA256 != "" {
 		fmt.Fprintf(stdout, "  sample map %s: %d sample(s) mapped (map sha256 %s); the same file with another map is another dataset\n", *smap, len(m), p.Dataset.SampleMapSHA256[:12])
 	}
+	if len(rep.Algorithms) == 0 {
+		fmt.Fprintln(stdout, "  no algorithm is active yet: the file is kept, its build unchecked; consented persons are computed when a version is activated")
+	}
 	for _, f := range rep.Algorithms {
 		switch {
 		case !f.Fits:

@@ -299,7 +299,7 @@ func TestIngestCommand(t *testing.T) {
 	data := t.TempDir()
 	path := testenv.DemoVCF(t, demo.Cohort(3)).Write(t, "cohort.vcf")
 	code, stdout, stderr := runCommand("ingest", "--data", data, "--vcf", path)
-	if code != 0 || !regexp.MustCompile(`^ingested dataset 1: 3 samples, \d+ records, build GRCh38, sha256 [0-9a-f]{12}; 0 jobs queued\n$`).MatchString(stdout) {
+	if code != 0 || !regexp.MustCompile(`^ingested dataset 1: 3 samples, \d+ records, build GRCh38, sha256 [0-9a-f]{12}; 0 jobs queued\n  no algorithm is active yet: the file is kept, its build unchecked; consented persons are computed when a version is activated\n$`).MatchString(stdout) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	code, _, stderr = runCommand("ingest", "--data", data, "--vcf", path)

@@ -564,7 +564,9 @@ func (s *Store) Receipt(ctx context.Context, seq uint64, v note.Verifier) (audit
 // the result and the event's index. Then every consent row is checked
 // against the consent event that recorded it, and every consent event
 // against its row (consentcheck.go); else a *platform.ConsentTamperError
-// naming the consent row and the event's index.
+// naming the consent row and the event's index. Then every dataset row and
+// its sample mapping against its ingest event (datasetcheck.go); else a
+// *platform.DatasetTamperError.
 func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]byte) (platform.AuditSummary, error) {
 	var sum platform.AuditSummary
 	// Results written from here on have their run events sequenced (or
@@ -574,6 +576,10 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 		return sum, err
 	}
 	consentUpto, err := s.maxConsentID(ctx)
+	if err != nil {
+		return sum, err
+	}
+	datasetUpto, err := s.maxDatasetID(ctx)
 	if err != nil {
 		return sum, err
 	}
@@ -587,6 +593,7 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 	}
 	runs := resultRuns{}
 	consents := newConsentLog()
+	datasets := datasetLog{}
 	var notes [][]byte
 	states := map[uint64][]byte{}
 	for rows.Next() {
@@ -595,6 +602,10 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 		if err := rows.Scan(&size, &root, &n, &state); err != nil {
 			rows.Close()
 			return sum, fmt.Errorf("sqlstore: verify audit: %w", err)
+		}
+		if v == nil {
+			rows.Close()
+			return sum, fmt.Errorf("sqlstore: verify audit: a signed checkpoint is stored: %w", platform.ErrNoVerifierKey)
 		}
 		cp, err := audit.OpenCheckpoint(n, v)
 		if err != nil {
@@ -644,6 +655,7 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 			}
 			runs.note(row)
 			consents.note(row)
+			datasets.note(row)
 			if err := r.Append(bytes.Clone(row.LeafHash), visit); err != nil {
 				stateErr = err
 			}
@@ -669,6 +681,9 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 		return sum, err
 	}
 	if err := s.verifyConsents(ctx, consents, consentUpto, r.End(), &sum); err != nil {
+		return sum, err
+	}
+	if err := s.verifyDatasets(ctx, datasets, datasetUpto, r.End(), &sum); err != nil {
 		return sum, err
 	}
 	if stateErr != nil {

@@ -150,7 +150,7 @@ func (s *Store) verifyConsents(ctx context.Context, cl *consentLog, upto int64, 
 				}
 			}
 			if ref == nil {
-				later, err := s.laterEvent(ctx, "consents", []string{"consent.grant", "consent.withdraw"}, "consent", c.person, c.id, size)
+				later, err := s.laterEvent(ctx, "consents", []string{"consent.grant", "consent.withdraw"}, c.person, size, names("consent", c.id))
 				if err != nil {
 					return err
 				}

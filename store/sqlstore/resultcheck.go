@@ -96,7 +96,7 @@ func (s *Store) verifyResults(ctx context.Context, runs resultRuns, upto int64, 
 			seen[r.ID] = true
 			ref := runs[r.ID]
 			if ref == nil {
-				later, err := s.laterEvent(ctx, "results", []string{"run"}, "result", r.Person, r.ID, size)
+				later, err := s.laterEvent(ctx, "results", []string{"run"}, r.Person, size, names("result", r.ID))
 				if err != nil {
 					return err
 				}
@@ -189,11 +189,11 @@ func (s *Store) resultBatch(ctx context.Context, after, upto int64) ([]result.Re
 	return out, rows.Err()
 }
 
-// laterEvent reports whether an audit event of one of actions whose
-// details name id under key was queued or sequenced after the first from
+// laterEvent reports whether an audit event of one of actions about
+// person that match accepts was queued or sequenced after the first from
 // events were read: a row written while verify ran, or committed out of id
 // order on PostgreSQL. what names the check in errors.
-func (s *Store) laterEvent(ctx context.Context, what string, actions []string, key, person string, id int64, from uint64) (bool, error) {
+func (s *Store) laterEvent(ctx context.Context, what string, actions []string, person string, from uint64, match func(audit.Event) bool) (bool, error) {
 	in := "'" + strings.Join(actions, "', '") + "'" // constants of this package, never input
 	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT canonical FROM audit_events WHERE person_id = ? AND action IN (`+in+`) AND seq >= ?
 		UNION ALL SELECT body FROM audit_pending WHERE person_id = ?`), person, clampSeq(from), person)
@@ -201,16 +201,21 @@ func (s *Store) laterEvent(ctx context.Context, what string, actions []string, k
 		return false, fmt.Errorf("sqlstore: verify %s: %w", what, err)
 	}
 	defer rows.Close()
-	want := strconv.FormatInt(id, 10)
 	found := false
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
 			return false, fmt.Errorf("sqlstore: verify %s: %w", what, err)
 		}
-		if e, err := audit.ParseCanonical(b); err == nil && slices.Contains(actions, e.Action) && e.Details[key] == want {
+		if e, err := audit.ParseCanonical(b); err == nil && slices.Contains(actions, e.Action) && match(e) {
 			found = true
 		}
 	}
 	return found, rows.Err()
+}
+
+// names matches an event whose details name id under key.
+func names(key string, id int64) func(audit.Event) bool {
+	want := strconv.FormatInt(id, 10)
+	return func(e audit.Event) bool { return e.Details[key] == want }
 }

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/geneguard/geneguard/demo"
+	"github.com/geneguard/geneguard/internal/testenv"
+)
+
+// TestAuditVerifyDatasets: a genotype dataset edited, re-mapped (a column
+// re-filed under another person), forged or deleted in SQL, or whose ingest
+// event was deleted from the unsigned end of the log, is caught by `audit
+// verify`, which names the dataset and the index of its ingest event.
+func TestAuditVerifyDatasets(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			w, people, data, dsn := auditWorld(t, b, 3)
+			auditCheckpoint(t, dsn, data)
+			verify := func() (int, string, string) { return auditCLI(t, "verify", "--db", dsn, "--data", data) }
+			verifyOK := func(when string, n int) {
+				t.Helper()
+				want := fmt.Sprintf("datasets OK: %d match", n)
+				if code, out, errOut := verify(); code != 0 || !strings.Contains(out, want) {
+					t.Fatalf("%s: verify exit %d, want %q:\n%s%s", when, code, want, out, errOut)
+				}
+			}
+			verifyFails := func(what, want string) {
+				t.Helper()
+				if code, out, errOut := verify(); code == 0 || !strings.Contains(errOut, want) {
+					t.Errorf("%s: verify exit %d, want a failure saying %q:\n%s%s", what, code, want, out, errOut)
+				}
+			}
+			ingestEvent := func(id int64) uint64 {
+				t.Helper()
+				for _, e := range testenv.AuditLog(t, w.Store) {
+					if e.Action == "ingest" && e.Object == fmt.Sprintf("dataset %d", id) {
+						return e.Seq
+					}
+				}
+				t.Fatalf("no ingest event names dataset %d", id)
+				return 0
+			}
+			verifyOK("untouched", 1)
+
+			id := int64(testenv.Count(t, w.Store, `SELECT MIN(id) FROM datasets`))
+			mismatch := fmt.Sprintf("dataset %d does not match its ingest event at index %d", id, ingestEvent(id))
+			var build string
+			var created time.Time
+			if err := w.Store.DB().QueryRowContext(context.Background(), fmt.Sprintf(`SELECT build, created_at FROM datasets WHERE id = %d`, id)).Scan(&build, &created); err != nil {
+				t.Fatal(err)
+			}
+
+			tamperSQL(t, dsn, `UPDATE datasets SET build = ? WHERE id = ?`, "GRCh37", id)
+			verifyFails("build edited", mismatch+`: build "GRCh37", but the event records "`+build+`"`)
+			tamperSQL(t, dsn, `UPDATE datasets SET build = ? WHERE id = ?`, build, id)
+			verifyOK("build restored", 1)
+
+			tamperSQL(t, dsn, `UPDATE datasets SET created_at = ? WHERE id = ?`, created.Add(-time.Hour), id)
+			verifyFails("created_at moved", mismatch+": created_at")
+			tamperSQL(t, dsn, `UPDATE datasets SET created_at = ? WHERE id = ?`, created, id)
+			verifyOK("created_at restored", 1)
+
+			// The first column's genotypes re-filed under the third person.
+			first := w.Pseudo.Pseudonym(people[0].Code)
+			tamperSQL(t, dsn, `UPDATE dataset_samples SET person_id = ? WHERE dataset_id = ? AND person_id = ?`, w.Pseudo.Pseudonym(people[2].Code), id, first)
+			verifyFails("column re-filed", mismatch+": its sample mapping hashes to")
+			tamperSQL(t, dsn, `UPDATE dataset_samples SET person_id = ? WHERE dataset_id = ? AND sample_index = (SELECT MIN(sample_index) FROM dataset_samples WHERE dataset_id = ?)`, first, id, id)
+			verifyOK("mapping restored", 1)
+
+			tamperSQL(t, dsn, `INSERT INTO datasets (sha256, file_sha256, path, build, samples, records, source, created_at)
+				SELECT 'forged', 'forged', path, build, samples, records, source, created_at FROM datasets WHERE id = ?`, id)
+			forged := int64(testenv.Count(t, w.Store, `SELECT MAX(id) FROM datasets`))
+			verifyFails("forged dataset", fmt.Sprintf("dataset %d: no ingest event in the audit log records this dataset", forged))
+			tamperSQL(t, dsn, `DELETE FROM datasets WHERE id = ?`, forged)
+			verifyOK("forged dataset removed", 1)
+
+			// A second file ingested after the checkpoint: its ingest
+			// event is the newest, not yet signed. Deleting it from the
+			// log leaves a dataset no event records.
+			w.Ingest(t, testenv.DemoVCF(t, demo.Cohort(5)[3:]).Write(t, "more.vcf"))
+			verifyOK("second dataset", 2)
+			newest := int64(testenv.Count(t, w.Store, `SELECT MAX(id) FROM datasets`))
+			tamperSQL(t, dsn, `DELETE FROM audit_events WHERE seq = ?`, ingestEvent(newest))
+			verifyFails("newest ingest event deleted", fmt.Sprintf("dataset %d: no ingest event in the audit log records this dataset", newest))
+
+			// Its row gone too, nothing shows: an unsigned tail cut off
+			// whole is what only the next checkpoint catches.
+			tamperSQL(t, dsn, `DELETE FROM dataset_samples WHERE dataset_id = ?`, newest)
+			tamperSQL(t, dsn, `DELETE FROM datasets WHERE id = ?`, newest)
+			verifyOK("newest dataset and its event cut off", 1)
+
+			tamperSQL(t, dsn, `DELETE FROM dataset_samples WHERE dataset_id = ?`, id)
+			tamperSQL(t, dsn, `DELETE FROM datasets WHERE id = ?`, id)
+			verifyFails("dataset deleted", mismatch+": the ingest event records this dataset, but no such row is stored: deleted")
+		})
+	}
+}
