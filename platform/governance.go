@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/geneguard/geneguard/algorithm"
@@ -299,20 +300,36 @@ func (s *Service) validateBuiltin(ctx context.Context, p identity.Principal, has
 	return err
 }
 
-// Batches groups dataset samples (ordered by dataset) into batch jobs of
-// at most size persons of one dataset each.
+// Batches groups dataset samples into batch jobs of persons of one dataset
+// each: at most size persons, in batches of even size, and — when a
+// dataset has enough persons (batchThreshold per batch) — in at least
+// spreadBatches of them, so that a recompute of a few hundred persons is
+// shared by every worker instead of falling to one (each batch reads its
+// dataset's file once, a small cost at that size).
 func Batches(samples []DatasetSample, algorithmID, hash string, trig result.Trigger, size int) []BatchJob {
-	var out []BatchJob
+	var order []int64
+	by := map[int64][]string{}
 	for _, smp := range samples {
-		n := len(out)
-		if n == 0 || out[n-1].DatasetID != smp.DatasetID || len(out[n-1].Persons) >= size {
-			out = append(out, BatchJob{AlgorithmID: algorithmID, VersionHash: hash, Trigger: trig, DatasetID: smp.DatasetID})
-			n++
+		if _, ok := by[smp.DatasetID]; !ok {
+			order = append(order, smp.DatasetID)
 		}
-		out[n-1].Persons = append(out[n-1].Persons, smp.Person)
+		by[smp.DatasetID] = append(by[smp.DatasetID], smp.Person)
+	}
+	var out []BatchJob
+	for _, ds := range order {
+		persons := by[ds]
+		k := max((len(persons)+size-1)/size, min(spreadBatches, len(persons)/batchThreshold), 1)
+		per := (len(persons) + k - 1) / k
+		for chunk := range slices.Chunk(persons, per) {
+			out = append(out, BatchJob{AlgorithmID: algorithmID, VersionHash: hash, Trigger: trig, DatasetID: ds, Persons: chunk})
+		}
 	}
 	return out
 }
+
+// spreadBatches is how many batches a dataset with enough persons is at
+// least split into: more than the workers one deployment runs.
+const spreadBatches = 8
 
 // RetireAlgorithm takes a version out of use. A retired version never runs
 // again (the runner computes only active versions); its results stay, and
