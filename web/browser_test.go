@@ -152,13 +152,17 @@ func TestBrowser(t *testing.T) {
 	}
 	do("patient signs out", signOut)
 
-	// The physician finds her and sees the finding first.
+	// The physician finds her and sees the finding first. The search box
+	// is named by its form: the sign-in page has a #code too, and waiting
+	// for that one raced the sign-in's navigation (the code then went into
+	// the patient sign-in form and the physician page never came).
+	const search = `form[action="/physician/search"] #code`
 	do("physician",
 		signIn(physician),
-		chromedp.WaitVisible(css("#code")),
+		chromedp.WaitVisible(css(search)),
 		shot("physician-search"),
-		chromedp.SendKeys(css("#code"), codeMari),
-		chromedp.Submit(css("#code")),
+		chromedp.SendKeys(css(search), codeMari),
+		chromedp.Submit(css(search)),
 		chromedp.WaitVisible(css(".category.big")),
 		chromedp.Click(css(".result details summary")),
 		chromedp.WaitVisible(css(".result details pre")),
@@ -169,9 +173,9 @@ func TestBrowser(t *testing.T) {
 	}
 	do("patient without consent",
 		chromedp.Navigate(base+"/physician"),
-		chromedp.WaitVisible(css("#code")),
-		chromedp.SendKeys(css("#code"), codeJaan),
-		chromedp.Submit(css("#code")),
+		chromedp.WaitVisible(css(search)),
+		chromedp.SendKeys(css(search), codeJaan),
+		chromedp.Submit(css(search)),
 		chromedp.WaitVisible(css(".notice")),
 		shot("physician-no-results"),
 	)
