@@ -27,20 +27,7 @@ func TestAuditVerifyConsents(t *testing.T) {
 			w.Withdraw(t, p0, demo.PGxAlgorithmID)
 			w.Drain(t)
 			auditCheckpoint(t, dsn, data)
-			verifyOK := func(when string) {
-				t.Helper()
-				code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data)
-				if code != 0 || !strings.Contains(out, "consents OK: 3 match") {
-					t.Fatalf("%s: verify exit %d:\n%s%s", when, code, out, errOut)
-				}
-			}
-			verifyFails := func(what, want string) {
-				t.Helper()
-				code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data)
-				if code == 0 || !strings.Contains(errOut, want) {
-					t.Errorf("%s: verify exit %d, want a failure saying %q:\n%s%s", what, code, want, out, errOut)
-				}
-			}
+			verifyOK, verifyFails := auditVerifier(t, dsn, data, "consents OK: 3 match")
 			verifyOK("honest log")
 
 			// The withdrawal row and the event that recorded it.

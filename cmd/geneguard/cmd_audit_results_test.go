@@ -26,20 +26,7 @@ func TestAuditVerifyResults(t *testing.T) {
 			}
 			w.Drain(t)
 			auditCheckpoint(t, dsn, data)
-			verifyOK := func(when string) {
-				t.Helper()
-				code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data)
-				if code != 0 || !strings.Contains(out, "results OK: 4 match") {
-					t.Fatalf("%s: verify exit %d:\n%s%s", when, code, out, errOut)
-				}
-			}
-			verifyFails := func(what, want string) {
-				t.Helper()
-				code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data)
-				if code == 0 || !strings.Contains(errOut, want) {
-					t.Errorf("%s: verify exit %d, want a failure saying %q:\n%s%s", what, code, want, out, errOut)
-				}
-			}
+			verifyOK, verifyFails := auditVerifier(t, dsn, data, "results OK: 4 match")
 			verifyOK("untouched")
 
 			id := int64(testenv.Count(t, w.Store, `SELECT MIN(id) FROM results`))
@@ -108,6 +95,28 @@ func auditWorld(t *testing.T, b testenv.Backend, n int) (w *testenv.World, peopl
 	people = demo.Cohort(n)
 	w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
 	return w, people, data, dsn
+}
+
+// auditVerifier returns the two checks the tamper tests make with `audit
+// verify`: ok(when) wants exit 0 and an output holding honest (fatal
+// otherwise: later steps build on an honest log); fails(what, want) wants
+// a failure whose message holds want.
+func auditVerifier(t *testing.T, dsn, data, honest string) (ok func(when string), fails func(what, want string)) {
+	ok = func(when string) {
+		t.Helper()
+		code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data)
+		if code != 0 || !strings.Contains(out, honest) {
+			t.Fatalf("%s: verify exit %d, want %q:\n%s%s", when, code, honest, out, errOut)
+		}
+	}
+	fails = func(what, want string) {
+		t.Helper()
+		code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data)
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("%s: verify exit %d, want a failure saying %q:\n%s%s", what, code, want, out, errOut)
+		}
+	}
+	return ok, fails
 }
 
 // auditCheckpoint signs a checkpoint through the CLI, failing the test if
