@@ -2,12 +2,17 @@ package runner_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/geneguard/geneguard/algorithm"
 	"github.com/geneguard/geneguard/demo"
+	"github.com/geneguard/geneguard/identity"
 	"github.com/geneguard/geneguard/ingest"
 	"github.com/geneguard/geneguard/internal/testenv"
 	"github.com/geneguard/geneguard/platform"
@@ -180,5 +185,136 @@ func TestComputeRestoresSuperseded(t *testing.T) {
 		if n != 1 {
 			t.Errorf("usage counts %d restored runs, want 1 (%+v)", n, rep.Rows)
 		}
+	})
+}
+
+// TestVerifyReplaysWhichResultIsCurrent: `audit verify` replays the run
+// events that move which result is current (new results, a restored one
+// after a sample-map correction) and accepts the honest outcome; putting
+// a superseded result back in front in SQL, or leaving two current, fails
+// naming the result.
+func TestVerifyReplaysWhichResultIsCurrent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		w := testenv.NewWorld(t, b.DSN(t))
+		w.SkipTodaysAgePass(t)
+		people := demo.Cohort(2)
+		k, m := w.SignIn(t, people[0].Code), w.SignIn(t, people[1].Code)
+		w.Grant(t, k, demo.PRSAlgorithmID)
+		w.Grant(t, m, demo.PRSAlgorithmID)
+		mapCorrection(t, w, people, func(int) { w.Drain(t) })
+		w.Drain(t)
+		if runEvents(t, w)[platform.RunRestored] == 0 {
+			t.Fatal("no result was restored: the test does not replay a restore")
+		}
+		a, err := platform.NewAuditor(w.Store, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify := func() error {
+			_, err := a.Verify(ctx)
+			return err
+		}
+		if err := verify(); err != nil {
+			t.Fatalf("honest log: %v", err)
+		}
+		exec := func(q string) {
+			t.Helper()
+			if _, err := w.Store.DB().ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		cur := currentResults(t, w, k.Person)
+		if len(cur) != 1 {
+			t.Fatalf("K has %d current results, want 1", len(cur))
+		}
+		var old, oldBy int64
+		if err := w.Store.DB().QueryRowContext(ctx, `SELECT id, superseded_by FROM results WHERE person_id = '`+k.Person+`' AND superseded_by IS NOT NULL ORDER BY id LIMIT 1`).Scan(&old, &oldBy); err != nil {
+			t.Fatalf("K has no superseded result: %v", err)
+		}
+		wantFail := func(what string) {
+			t.Helper()
+			var te *platform.ResultTamperError
+			if err := verify(); !errors.As(err, &te) || !strings.Contains(te.Reason, "which result is current was altered") {
+				t.Errorf("%s: verify = %v, want a result tamper error about which result is current", what, err)
+			}
+		}
+		exec(fmt.Sprintf(`UPDATE results SET superseded_by = NULL WHERE id = %d`, old))
+		exec(fmt.Sprintf(`UPDATE results SET superseded_by = %d WHERE id = %d`, old, cur[0].ID))
+		wantFail("a superseded result put back in front")
+		exec(fmt.Sprintf(`UPDATE results SET superseded_by = NULL WHERE id = %d`, cur[0].ID))
+		wantFail("two current results")
+		exec(fmt.Sprintf(`UPDATE results SET superseded_by = %d WHERE id = %d`, oldBy, old))
+		if err := verify(); err != nil {
+			t.Errorf("links restored: %v", err)
+		}
+	})
+}
+
+// TestVerifyDuringRecompute: `audit verify` run again and again while two
+// workers recompute a new version (results written, earlier ones
+// superseded, after verify read the log) never reports tampering: what
+// changed while it ran is left for the next run.
+func TestVerifyDuringRecompute(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		w := testenv.NewWorld(t, b.DSN(t))
+		w.SkipTodaysAgePass(t)
+		people := demo.Cohort(150)
+		w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+		for _, p := range people {
+			w.Grant(t, w.SignIn(t, p.Code), demo.PGxAlgorithmID)
+		}
+		w.Drain(t)
+		m := w.PGx.Manifest
+		m.Version += "-rev2"
+		v2, err := algorithm.New(m, w.PGx.Files, "provider")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Service.RegisterAlgorithm(ctx, identity.System, v2); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Service.ActivateAlgorithm(ctx, identity.System, v2.Hash); err != nil {
+			t.Fatal(err)
+		}
+		a, err := platform.NewAuditor(w.Store, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		type outcome struct {
+			runs int
+			errs []error
+		}
+		res := make(chan outcome)
+		go func() {
+			var o outcome
+			for {
+				select {
+				case <-done:
+					res <- o
+					return
+				default:
+				}
+				if _, err := a.Verify(ctx); err != nil {
+					o.errs = append(o.errs, err)
+				}
+				o.runs++
+			}
+		}()
+		w.Drain(t)
+		close(done)
+		o := <-res
+		if _, err := a.Verify(ctx); err != nil {
+			t.Errorf("after the recompute: %v", err)
+		}
+		for _, err := range o.errs {
+			t.Errorf("verify during the recompute: %v", err)
+		}
+		if n := testenv.Count(t, w.Store, `SELECT COUNT(*) FROM results WHERE superseded_by IS NULL`); n != len(people) {
+			t.Errorf("%d current results, want %d", n, len(people))
+		}
+		t.Logf("%d verifications during the recompute", o.runs)
 	})
 }

@@ -592,6 +592,7 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 		return sum, fmt.Errorf("sqlstore: verify audit: %w", err)
 	}
 	runs := resultRuns{}
+	currency := newResultCurrency()
 	consents := newConsentLog()
 	datasets := datasetLog{}
 	var notes [][]byte
@@ -654,6 +655,7 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 				return
 			}
 			runs.note(row)
+			currency.note(row)
 			consents.note(row)
 			datasets.note(row)
 			if err := r.Append(bytes.Clone(row.LeafHash), visit); err != nil {
@@ -677,7 +679,7 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 		return sum, err
 	}
 	// The log is intact; now the results it vouches for.
-	if err := s.verifyResults(ctx, runs, upto, r.End(), &sum); err != nil {
+	if err := s.verifyResults(ctx, runs, currency, upto, r.End(), &sum); err != nil {
 		return sum, err
 	}
 	if err := s.verifyConsents(ctx, consents, consentUpto, r.End(), &sum); err != nil {

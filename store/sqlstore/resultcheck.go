@@ -84,7 +84,7 @@ func (s *Store) maxResultID(ctx context.Context) (int64, error) {
 // number of events the verification read: a result whose run event came
 // later (written while verify ran) is counted in sum.ResultsNew, not
 // failed.
-func (s *Store) verifyResults(ctx context.Context, runs resultRuns, upto int64, size uint64, sum *platform.AuditSummary) error {
+func (s *Store) verifyResults(ctx context.Context, runs resultRuns, rc *resultCurrency, upto int64, size uint64, sum *platform.AuditSummary) error {
 	seen := make(map[int64]bool, len(runs))
 	var next int64
 	for {
@@ -115,13 +115,21 @@ func (s *Store) verifyResults(ctx context.Context, runs resultRuns, upto int64, 
 						Reason: fmt.Sprintf("created_at %s differs from the time %s of the event that created it", r.CreatedAt.UTC().Format(time.RFC3339Nano), ref.at.UTC().Format(time.RFC3339Nano))}
 				}
 			}
+			if ref.hash != "" {
+				if got := r.ContentHash(); got != ref.hash {
+					return &platform.ResultTamperError{Result: r.ID, Event: ref.hashSeq, HasEvent: true,
+						Reason: fmt.Sprintf("the stored row hashes to %s, but the run event recorded %s: the row was altered", got, ref.hash)}
+				}
+			}
+			if te, err := s.checkCurrency(ctx, rc, r, size); err != nil || te != nil {
+				if err != nil {
+					return err
+				}
+				return te
+			}
 			if ref.hash == "" {
 				sum.ResultsUnhashed++
 				continue
-			}
-			if got := r.ContentHash(); got != ref.hash {
-				return &platform.ResultTamperError{Result: r.ID, Event: ref.hashSeq, HasEvent: true,
-					Reason: fmt.Sprintf("the stored row hashes to %s, but the run event recorded %s: the row was altered", got, ref.hash)}
 			}
 			sum.Results++
 		}
@@ -166,10 +174,10 @@ func (s *Store) resultExists(ctx context.Context, id int64) (bool, error) {
 	return n > 0, nil
 }
 
-// resultBatch reads result rows with after < id <= upto in id order, the
-// stored columns result.ContentHash covers.
+// resultBatch reads result rows with after < id <= upto in id order: the
+// stored columns result.ContentHash covers, and superseded_by.
 func (s *Store) resultBatch(ctx context.Context, after, upto int64) ([]result.Result, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, person_id, algorithm_id, version_hash, input_fingerprint, dataset_id, trigger_kind, summary, category, output, created_at, duration_ms, worker
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, person_id, algorithm_id, version_hash, input_fingerprint, dataset_id, trigger_kind, summary, category, output, created_at, duration_ms, worker, superseded_by
 		FROM results WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`), after, upto, auditBatch)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: verify results: %w", err)
@@ -179,9 +187,11 @@ func (s *Store) resultBatch(ctx context.Context, after, upto int64) ([]result.Re
 	for rows.Next() {
 		var r result.Result
 		var trig, output string
-		if err := rows.Scan(&r.ID, &r.Person, &r.AlgorithmID, &r.VersionHash, &r.InputFingerprint, &r.DatasetID, &trig, &r.Summary, &r.Category, &output, &r.CreatedAt, &r.DurationMS, &r.Worker); err != nil {
+		var sup sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.Person, &r.AlgorithmID, &r.VersionHash, &r.InputFingerprint, &r.DatasetID, &trig, &r.Summary, &r.Category, &output, &r.CreatedAt, &r.DurationMS, &r.Worker, &sup); err != nil {
 			return nil, fmt.Errorf("sqlstore: verify results: %w", err)
 		}
+		r.SupersededBy = sup.Int64
 		r.Trigger = result.Trigger(trig)
 		r.Output = json.RawMessage(output)
 		out = append(out, r)
