@@ -29,14 +29,16 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// permanent marks err permanent unless it is a context error or an I/O
-// error on a file, which another attempt may not meet.
+// permanent marks err permanent unless it is a context error, an I/O
+// error on a file or a changed genotype file, which another attempt may
+// not meet (the volume mounted, the file restored).
 func permanent(err error) error {
 	if err == nil || IsPermanent(err) {
 		return err
 	}
 	var pe *fs.PathError
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &pe) {
+	var ce *ChangedFileError
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &pe) || errors.As(err, &ce) {
 		return err
 	}
 	return &PermanentError{Err: err}

@@ -17,7 +17,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,6 +70,35 @@ type Runner struct {
 	// Worker names this process in provenance records.
 	Worker string
 	Now    func() time.Time
+	// GenotypeDir is this deployment's genotype store (DATA/genotypes). A
+	// dataset's file is opened there by the content address ingest named
+	// it with, and only when it is not there at the path recorded at
+	// ingest, so a data directory moved or restored elsewhere is read
+	// where it is now. Either way its bytes are checked against the name.
+	GenotypeDir string
+}
+
+// datasetFile is where dataset ds's file is read and the SHA-256 its bytes
+// must have: its name is that hash ("<sha256>.vcf[.gz]"). want is "" for a
+// file not named so (not from ingest), which is read unchecked.
+func (r *Runner) datasetFile(ds *platform.Dataset) (path, want string, err error) {
+	name := filepath.Base(ds.Path)
+	if h, _, _ := strings.Cut(name, "."); len(h) == sha256.Size*2 {
+		if _, err := hex.DecodeString(h); err == nil {
+			want = h
+		}
+	}
+	if r.GenotypeDir == "" {
+		return ds.Path, want, nil
+	}
+	local := filepath.Join(r.GenotypeDir, name)
+	for _, p := range []string{local, ds.Path} {
+		if _, err := os.Stat(p); err == nil {
+			return p, want, nil
+		}
+	}
+	// A PathError: transient, a volume may not be mounted yet.
+	return "", "", fmt.Errorf("genotype file %s is neither in the genotype store %s nor at %s where it was ingested: %w", name, r.GenotypeDir, ds.Path, &fs.PathError{Op: "open", Path: local, Err: fs.ErrNotExist})
 }
 
 // Outcome says what Compute did, for progress reporting and tests.
@@ -261,7 +292,11 @@ func (r *Runner) run(ctx context.Context, v *algorithm.Version, ws []*work, stri
 		for i, w := range group {
 			idxs[i] = w.smp.Index
 		}
-		vcfs, err := ExtractMany(group[0].ds.Path, idxs, loci)
+		path, want, err := r.datasetFile(group[0].ds)
+		if err != nil {
+			return fmt.Errorf("runner: dataset %d: %w", id, err)
+		}
+		vcfs, err := extract(path, want, idxs, loci)
 		if err != nil {
 			// A malformed file fails every time; an unreadable one
 			// (a volume not mounted yet) may not.
@@ -588,6 +623,14 @@ func Extract(path string, idx int, loci map[Locus]bool) ([]byte, error) {
 // here: only lines at declared loci are split into columns, and the rest
 // are skipped after their first two fields.
 func ExtractMany(path string, idxs []int, loci map[Locus]bool) (map[int][]byte, error) {
+	return extract(path, "", idxs, loci)
+}
+
+// extract is ExtractMany checking, when want is not "", that the file's
+// bytes hash to want: a genotype file edited or replaced after ingest must
+// not give anyone a result. The check costs nothing extra in reads (the
+// pass reads every byte anyway) and fails before any result is written.
+func extract(path, want string, idxs []int, loci map[Locus]bool) (map[int][]byte, error) {
 	r, err := vcf.Open(path)
 	if err != nil {
 		return nil, err
@@ -617,7 +660,7 @@ func ExtractMany(path string, idxs []int, loci map[Locus]bool) (map[int][]byte, 
 	}
 	// Locus lookup by the raw CHROM text, normalised once per spelling.
 	norm := map[string]string{}
-	err = scanRecords(path, func(line []byte) error {
+	err = scanRecords(path, want, func(line []byte) error {
 		t1 := bytes.IndexByte(line, '\t')
 		if t1 < 0 {
 			return fmt.Errorf("malformed record %q", truncate(line))
@@ -662,13 +705,18 @@ func ExtractMany(path string, idxs []int, loci map[Locus]bool) (map[int][]byte, 
 
 // scanRecords calls fn with each data line of a plain, gzip or BGZF VCF
 // (without its line ending), reading lines of any length.
-func scanRecords(path string, fn func(line []byte) error) error {
+func scanRecords(path, want string, fn func(line []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
+	var raw io.Reader = f
+	h := sha256.New()
+	if want != "" {
+		raw = io.TeeReader(f, h)
+	}
+	br := bufio.NewReaderSize(raw, 1<<16)
 	var src io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br) // multistream: reads every BGZF block
@@ -698,12 +746,34 @@ func scanRecords(path string, fn func(line []byte) error) error {
 			}
 		}
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
 			return err
 		}
 	}
+	if want == "" {
+		return nil
+	}
+	// Whatever the decompressor left unread (trailing bytes) is part of
+	// the file too.
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return &ChangedFileError{Path: path, Got: got, Want: want}
+	}
+	return nil
+}
+
+// ChangedFileError: a genotype file's bytes no longer hash to the content
+// address ingest stored it under — edited, truncated or replaced since.
+// Nothing is computed from it. It is not permanent: restoring the file
+// from a backup lets the job's next attempt succeed.
+type ChangedFileError struct{ Path, Got, Want string }
+
+func (e *ChangedFileError) Error() string {
+	return fmt.Sprintf("genotype file %s was changed after ingest: its bytes hash to sha256 %s, not the %s it was stored under; nothing was computed from it (restore the file from a backup)", e.Path, e.Got, e.Want)
 }
 
 func truncate(b []byte) string {

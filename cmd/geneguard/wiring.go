@@ -96,6 +96,9 @@ func openAppMode(ctx context.Context, dsn, dataDir string, log *slog.Logger, cre
 		Store:   st,
 		Engines: map[algorithm.Kind]runner.Engine{algorithm.KindPGx: runner.NewPGxEngine(), algorithm.KindPRS: runner.NewPRSEngine(), algorithm.KindMonogenic: runner.NewMonogenicEngine()},
 		Worker:  fmt.Sprintf("%s/%d", host, os.Getpid()),
+		// Files are read from this data directory's store by their
+		// content address, checked while read.
+		GenotypeDir: filepath.Join(dataDir, "genotypes"),
 	}
 	svc := platform.NewService(st, pseudo)
 	// Ingest reports (and refuses) genome builds no active algorithm can use.
@@ -112,7 +115,7 @@ func (a *app) Close() error {
 	return a.store.Close()
 }
 
-func (a *app) genotypeDir() string { return filepath.Join(a.dataDir, "genotypes") }
+func (a *app) genotypeDir() string { return a.runner.GenotypeDir }
 
 // loadKey returns a secret from env, else from dataDir/name, creating a
 // random one there on first use. Losing the pseudonym key means personal

@@ -53,17 +53,19 @@ func NewWorld(t testing.TB, dsn string) *World {
 	if err != nil {
 		t.Fatal(err)
 	}
+	genotypes := t.TempDir()
 	w := &World{
 		Store:   st,
 		Service: platform.NewService(st, pseudo),
 		Runner: &runner.Runner{
-			Store:   st,
-			Engines: map[algorithm.Kind]runner.Engine{algorithm.KindPGx: runner.NewPGxEngine(), algorithm.KindPRS: runner.NewPRSEngine(), algorithm.KindMonogenic: runner.NewMonogenicEngine()},
-			Worker:  "test-worker",
-			Now:     func() time.Time { return Now },
+			Store:       st,
+			Engines:     map[algorithm.Kind]runner.Engine{algorithm.KindPGx: runner.NewPGxEngine(), algorithm.KindPRS: runner.NewPRSEngine(), algorithm.KindMonogenic: runner.NewMonogenicEngine()},
+			Worker:      "test-worker",
+			Now:         func() time.Time { return Now },
+			GenotypeDir: genotypes,
 		},
 		Pseudo:      pseudo,
-		GenotypeDir: t.TempDir(),
+		GenotypeDir: genotypes,
 	}
 	w.Service.SetBuildChecker(w.Runner)
 	ctx := context.Background()

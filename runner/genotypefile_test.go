@@ -1,0 +1,110 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/geneguard/geneguard/demo"
+	"github.com/geneguard/geneguard/internal/testenv"
+	"github.com/geneguard/geneguard/platform"
+	"github.com/geneguard/geneguard/result"
+	"github.com/geneguard/geneguard/runner"
+)
+
+// TestChangedGenotypeFile: a genotype file edited on disk after ingest
+// gives nobody a result: the run fails, retryably, naming the file and
+// both hashes, and writes nothing; with the file restored the next
+// attempt computes.
+func TestChangedGenotypeFile(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		w := testenv.NewWorld(t, b.DSN(t))
+		people := demo.Cohort(2)
+		prep, _ := w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+		p := w.SignIn(t, people[0].Code)
+		w.Grant(t, p, demo.PGxAlgorithmID)
+		job := platform.ComputeJob{Person: p.Person, AlgorithmID: demo.PGxAlgorithmID, VersionHash: w.PGx.Hash, Trigger: result.TriggerConsent}
+
+		path := prep.Dataset.Path
+		orig, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := bytes.Index(orig, []byte("\n#CHROM"))
+		if body < 0 || bytes.HasPrefix(orig, []byte{0x1f, 0x8b}) {
+			t.Fatalf("expected a plain-text VCF at %s", path)
+		}
+		edited := bytes.Clone(orig)
+		i := bytes.IndexAny(edited[body+1:], "01")
+		lineStart := bytes.LastIndexByte(edited[:body+1+i], '\n')
+		// The first genotype digit of the first record's first sample.
+		gt := lineStart + 1 + bytes.Index(edited[lineStart+1:], []byte("\tGT\t")) + 4
+		if edited[gt] == '0' {
+			edited[gt] = '1'
+		} else {
+			edited[gt] = '0'
+		}
+		if err := os.WriteFile(path, edited, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.Runner.Compute(ctx, job)
+		var ce *runner.ChangedFileError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "was changed after ingest") || ce.Want != strings.SplitN(filepath.Base(path), ".", 2)[0] {
+			t.Fatalf("edited file: err = %v, want a ChangedFileError naming the file's content address", err)
+		}
+		if runner.IsPermanent(err) {
+			t.Error("a changed file is permanent: restoring it would not let the job finish")
+		}
+		if n := len(storedResults(t, w, p.Person)); n != 0 {
+			t.Errorf("%d results from the edited file, want none", n)
+		}
+
+		if err := os.WriteFile(path, orig, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := w.Runner.Compute(ctx, job); err != nil || got != runner.OutcomeComputed {
+			t.Fatalf("restored file: %v, %v; want computed", got, err)
+		}
+	})
+}
+
+// TestGenotypeFileReadFromTheStore: a dataset's file is read from the
+// runner's genotype store by its content address, so a data directory
+// moved elsewhere still computes; a file in neither place is a retryable
+// error naming both.
+func TestGenotypeFileReadFromTheStore(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		w := testenv.NewWorld(t, b.DSN(t))
+		people := demo.Cohort(2)
+		prep, _ := w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+		p := w.SignIn(t, people[0].Code)
+		w.Grant(t, p, demo.PGxAlgorithmID)
+		job := platform.ComputeJob{Person: p.Person, AlgorithmID: demo.PGxAlgorithmID, VersionHash: w.PGx.Hash, Trigger: result.TriggerConsent}
+
+		moved := t.TempDir()
+		name := filepath.Base(prep.Dataset.Path)
+		if err := os.Rename(prep.Dataset.Path, filepath.Join(moved, name)); err != nil {
+			t.Fatal(err)
+		}
+		w.Runner.GenotypeDir = moved
+		if got, err := w.Runner.Compute(ctx, job); err != nil || got != runner.OutcomeComputed {
+			t.Fatalf("moved store: %v, %v; want computed", got, err)
+		}
+
+		if err := os.Remove(filepath.Join(moved, name)); err != nil {
+			t.Fatal(err)
+		}
+		q := w.SignIn(t, people[1].Code)
+		w.Grant(t, q, demo.PGxAlgorithmID)
+		_, err := w.Runner.Compute(ctx, platform.ComputeJob{Person: q.Person, AlgorithmID: demo.PGxAlgorithmID, VersionHash: w.PGx.Hash, Trigger: result.TriggerConsent})
+		if err == nil || !strings.Contains(err.Error(), "is neither in the genotype store "+moved) || runner.IsPermanent(err) {
+			t.Errorf("file gone: err = %v (permanent %v), want a retryable error naming the store", err, runner.IsPermanent(err))
+		}
+	})
+}
