@@ -141,6 +141,33 @@ func TestAuditCommand(t *testing.T) {
 	}
 }
 
+// TestAuditVerifyDeletedCheckpoints: signed checkpoints deleted from the
+// database (the events kept) fail verify when a checkpoint kept outside it
+// is newer than every stored one.
+func TestAuditVerifyDeletedCheckpoints(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			data := t.TempDir()
+			dsn := b.DSN(t)
+			for range 2 {
+				seedAudit(t, dsn, 4)
+				if code, _, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", data); code != 0 {
+					t.Fatal(errOut)
+				}
+			}
+			want := "a checkpoint kept outside the database covers 8 events, but the latest stored checkpoint covers"
+			tamperSQL(t, dsn, `DELETE FROM audit_checkpoints WHERE size = 8`)
+			if code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data); code != 1 || !strings.Contains(errOut, want+" 4") {
+				t.Errorf("newest checkpoint deleted: exit %d, want %q:\n%s%s", code, want, out, errOut)
+			}
+			tamperSQL(t, dsn, `DELETE FROM audit_checkpoints`)
+			if code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", data); code != 1 || !strings.Contains(errOut, want+" 0") {
+				t.Errorf("every checkpoint deleted: exit %d, want %q:\n%s%s", code, want, out, errOut)
+			}
+		})
+	}
+}
+
 // TestAuditCommandExternalCheckpoint: verify --from-checkpoint and the
 // state file catch a rollback that the database alone hides.
 func TestAuditCommandExternalCheckpoint(t *testing.T) {

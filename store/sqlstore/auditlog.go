@@ -678,6 +678,19 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 		}
 		return sum, err
 	}
+	// Every checkpoint is stored when signed, so one kept outside that is
+	// larger than the latest stored one means signed checkpoints were
+	// deleted from the database (the events they covered still verify,
+	// but nothing stored vouches for them any more).
+	for i, n := range external {
+		cp, err := audit.OpenCheckpoint(n, v)
+		if err != nil {
+			return sum, fmt.Errorf("sqlstore: verify audit: external checkpoint %d: %w", i+1, err)
+		}
+		if cp.Size > sum.Latest.Size {
+			return sum, fmt.Errorf("sqlstore: verify audit: %w: a checkpoint kept outside the database covers %d events, but the latest stored checkpoint covers %d: signed checkpoints were deleted from the database", ErrCheckpointsDeleted, cp.Size, sum.Latest.Size)
+		}
+	}
 	// The log is intact; now the results it vouches for.
 	if err := s.verifyResults(ctx, runs, currency, upto, r.End(), &sum); err != nil {
 		return sum, err
@@ -700,6 +713,10 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 	sum.External = len(external)
 	return sum, nil
 }
+
+// ErrCheckpointsDeleted: a checkpoint kept outside the database is newer
+// than every stored one.
+var ErrCheckpointsDeleted = errors.New("stored checkpoints are missing")
 
 func (s *Store) allNodes(ctx context.Context) (map[compact.NodeID][]byte, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT level, idx, hash FROM audit_nodes`)
