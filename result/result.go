@@ -45,4 +45,8 @@ type Result struct {
 	// Withdrawn is set while the person's consent for the algorithm is not
 	// in force; such results are out of clinical view.
 	Withdrawn bool `json:"withdrawn"`
+	// VersionRetired is set when the version that computed the result
+	// has been retired: it stays in clinical view until a newer version's
+	// result supersedes it, and says so. Not part of the content hash.
+	VersionRetired bool `json:"version_retired,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/geneguard/geneguard/demo"
@@ -45,5 +46,51 @@ func TestWithdrawFromRetiredAlgorithm(t *testing.T) {
 	h, err := w.Service.ConsentHistory(ctx, alice, alice.Person, demo.PGxAlgorithmID)
 	if err != nil || len(h) != 2 || h[1].Action != "withdraw" {
 		t.Errorf("history after withdrawal: %+v, %v", h, err)
+	}
+}
+
+// TestRetiredVersionResultMarked: a result whose version the board retired
+// stays in clinical view (nothing newer computed it yet) and says so, on
+// the physician's page and in the API.
+func TestRetiredVersionResultMarked(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	people := demo.Cohort(1)
+	w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+	alice := w.SignIn(t, people[0].Code)
+	w.Grant(t, alice, demo.PGxAlgorithmID)
+	w.Drain(t)
+	e := &env{log: &syncBuffer{}}
+	e.srv = httptest.NewServer(web.New(w.Service, web.Options{
+		SessionKey: testKey,
+		Logger:     slog.New(slog.NewJSONHandler(e.log, nil)),
+		Demo:       []web.DemoIdentity{{Subject: "dr-tamm", Role: identity.RolePhysician, Label: "Doctor"}},
+	}))
+	t.Cleanup(e.srv.Close)
+	c := e.client(t)
+	c.login("dr-tamm")
+	page := func() string {
+		t.Helper()
+		r := c.get("/physician/patients/" + alice.Person)
+		if r.status != http.StatusOK {
+			t.Fatalf("physician page: %d %s", r.status, r.body)
+		}
+		return r.body
+	}
+	if strings.Contains(page(), "Version retired") {
+		t.Fatal("an active version's result is marked retired")
+	}
+	if err := w.Service.RetireAlgorithm(ctx, identity.System, w.PGx.Hash, "replaced"); err != nil {
+		t.Fatal(err)
+	}
+	if body := page(); !strings.Contains(body, "Version retired:") || !strings.Contains(body, `class="category big"`) {
+		t.Errorf("physician page after retirement does not show the result marked retired:\n%s", body)
+	}
+	r := c.get("/api/v1/persons/" + alice.Person + "/results")
+	var rs []struct {
+		VersionRetired bool `json:"version_retired"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &rs) != nil || len(rs) != 1 || !rs[0].VersionRetired {
+		t.Errorf("API results after retirement: %d %s", r.status, r.body)
 	}
 }

@@ -69,6 +69,9 @@ func runResults(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, r := range rs {
 		fmt.Fprintf(stdout, "%s@%s (sha256 %s)\n  %s\n  computed %s, trigger %s, input %s\n",
 			r.AlgorithmID, r.Version, r.VersionHash, r.Summary, r.CreatedAt.UTC().Format("2006-01-02 15:04:05Z"), r.Trigger, algorithm.ShortHash(r.InputFingerprint))
+		if r.VersionRetired {
+			fmt.Fprintf(stdout, "  version %s is retired: this result stays in view until an active version computes a newer one\n", r.Version)
+		}
 	}
 	return nil
 }

@@ -375,7 +375,7 @@ func (t *tx) ConsentedPersons(algorithmID string) ([]string, error) {
 
 // ---- results
 
-const resultCols = `r.id, r.person_id, r.algorithm_id, r.version_hash, v.version, r.input_fingerprint, r.dataset_id, r.trigger_kind, r.summary, r.category, r.output, r.created_at, r.duration_ms, r.worker, r.superseded_by`
+const resultCols = `r.id, r.person_id, r.algorithm_id, r.version_hash, v.version, r.input_fingerprint, r.dataset_id, r.trigger_kind, r.summary, r.category, r.output, r.created_at, r.duration_ms, r.worker, r.superseded_by, v.status`
 
 // LockResults takes a transaction-scoped advisory lock on PostgreSQL, keyed
 // by hashes of the person and the algorithm (the two-key form: its own
@@ -454,9 +454,11 @@ func (t *tx) scanResults(where string, args ...any) ([]result.Result, error) {
 		var r result.Result
 		var trig, output string
 		var sup sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.Person, &r.AlgorithmID, &r.VersionHash, &r.Version, &r.InputFingerprint, &r.DatasetID, &trig, &r.Summary, &r.Category, &output, &r.CreatedAt, &r.DurationMS, &r.Worker, &sup); err != nil {
+		var status string
+		if err := rows.Scan(&r.ID, &r.Person, &r.AlgorithmID, &r.VersionHash, &r.Version, &r.InputFingerprint, &r.DatasetID, &trig, &r.Summary, &r.Category, &output, &r.CreatedAt, &r.DurationMS, &r.Worker, &sup, &status); err != nil {
 			return nil, fmt.Errorf("sqlstore: results: %w", err)
 		}
+		r.VersionRetired = status == string(algorithm.StatusRetired)
 		r.Trigger = result.Trigger(trig)
 		r.Output = json.RawMessage(output)
 		r.SupersededBy = sup.Int64
