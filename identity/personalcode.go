@@ -8,6 +8,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -129,4 +130,21 @@ func (p *Pseudonymizer) Pseudonym(c PersonalCode) string {
 	m.Write([]byte(c))
 	sum := m.Sum(nil)
 	return "P-" + base32.StdEncoding.EncodeToString(sum[:10])
+}
+
+// keyCheckLabel is what a key's fingerprint is the HMAC of. Its version
+// lets a later fingerprint scheme coexist with recorded ones.
+const keyCheckLabel = "geneguard pseudonym key check v1"
+
+// Fingerprint identifies the key without revealing it: the hex
+// HMAC-SHA256(key, "geneguard pseudonym key check v1"). The database
+// records it when it is first set up, so that opening it with another key
+// is refused: every person would otherwise get another pseudonym, and a
+// look-up by personal code would find no one (or record consent under a
+// phantom). Being an HMAC under the key, it gives no help in guessing the
+// key or in linking personal codes to pseudonyms.
+func (p *Pseudonymizer) Fingerprint() string {
+	m := hmac.New(sha256.New, p.key)
+	m.Write([]byte(keyCheckLabel))
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"bufio"
+	"encoding/hex"
 	"errors"
 	"os"
 	"strings"
@@ -138,5 +139,37 @@ func TestCorpusVectors(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no vectors read")
+	}
+}
+
+// TestFingerprint: the key's fingerprint is a fixed, documented function of
+// the key (so any installation computes the same one), differs between
+// keys and does not contain the key.
+func TestFingerprint(t *testing.T) {
+	seq := make([]byte, 32)
+	for i := range seq {
+		seq[i] = byte(i)
+	}
+	for _, c := range []struct {
+		name string
+		key  []byte
+		want string // hex HMAC-SHA256(key, "geneguard pseudonym key check v1")
+	}{
+		{"test key", []byte("geneguard-test-pseudonym-key-01"), "0a04fc121cb9330857d7a80cada1259edf923a7c6319094ec5da45ad999acdbf"},
+		{"bytes 0..31", seq, "6c2f9b51372bfda7fcff9cb5dd5b6fa8104106c93e080b4d8b77cb14216a15a1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := identity.NewPseudonymizer(c.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := p.Fingerprint()
+			if got != c.want {
+				t.Errorf("Fingerprint() = %s, want %s", got, c.want)
+			}
+			if strings.Contains(got, hex.EncodeToString(c.key)) {
+				t.Error("the fingerprint contains the key")
+			}
+		})
 	}
 }

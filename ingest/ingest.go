@@ -28,12 +28,30 @@ import (
 type Prepared struct {
 	Dataset platform.Dataset
 	Samples []platform.IngestSample
+
+	path      string            // the file checked
+	sampleMap map[string]string // and the map it was checked with
 }
 
-// Prepare validates the VCF at path and copies it to storeDir. Sample IDs
-// must be personal codes, or be mapped to one by sampleMap (sample ID →
-// personal code), as a biobank's own sample labels are.
+// Prepare validates the VCF at path and copies it to storeDir: Check, then
+// Store. Sample IDs must be personal codes, or be mapped to one by
+// sampleMap (sample ID → personal code), as a biobank's own sample labels
+// are.
 func Prepare(ctx context.Context, path, storeDir string, sampleMap map[string]string) (*Prepared, error) {
+	p, err := Check(ctx, path, sampleMap)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.Store(storeDir); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Check validates the VCF at path with sampleMap as Prepare does, writing
+// nothing, so a caller can refuse a bad file before it creates anything
+// (a data directory, a database) for it. Store completes the dataset.
+func Check(ctx context.Context, path string, sampleMap map[string]string) (*Prepared, error) {
 	r, err := vcf.Open(path)
 	if err != nil {
 		var ve *vcf.Error
@@ -121,17 +139,30 @@ func Prepare(ctx context.Context, path, storeDir string, sampleMap map[string]st
 	if n == 0 {
 		return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s: the VCF has no records; nothing was ingested", path)}
 	}
-	sum, dest, err := store(path, storeDir)
-	if err != nil {
-		return nil, err
+	p.Dataset = platform.Dataset{Build: h.Build, Samples: len(h.Samples), Records: n, Source: filepath.Base(path)}
+	p.path, p.sampleMap = path, sampleMap
+	return p, nil
+}
+
+// Store copies the checked file into the content-addressed store storeDir
+// and completes the dataset with its hash and path. It reports whether the
+// copy is new (no file of the same content was there), so that a caller
+// that fails afterwards knows what it added.
+func (p *Prepared) Store(storeDir string) (added bool, err error) {
+	if p.path == "" {
+		return false, errors.New("ingest: Store of a file Check did not accept")
 	}
-	p.Dataset = platform.Dataset{SHA256: sum, Path: dest, Build: h.Build, Samples: len(h.Samples), Records: n, Source: filepath.Base(path)}
-	if len(sampleMap) > 0 {
+	sum, dest, added, err := store(p.path, storeDir)
+	if err != nil {
+		return false, err
+	}
+	p.Dataset.SHA256, p.Dataset.Path = sum, dest
+	if len(p.sampleMap) > 0 {
 		p.Dataset.FileSHA256 = sum
-		p.Dataset.SampleMapSHA256 = mapHash(p.Samples, sampleMap)
+		p.Dataset.SampleMapSHA256 = mapHash(p.Samples, p.sampleMap)
 		p.Dataset.SHA256 = Identity(sum, p.Dataset.SampleMapSHA256)
 	}
-	return p, nil
+	return added, nil
 }
 
 // mapHash is the SHA-256 of the canonical sample map: the mapped columns
@@ -156,39 +187,40 @@ func Identity(fileSHA256, mapSHA256 string) string {
 }
 
 // store copies path into dir as <sha256><ext>, atomically (temp + rename),
-// and returns the hash and destination. Content addressing makes a copy
+// and returns the hash and destination, and whether no file of that
+// content was there before. Content addressing makes a copy
 // left by a failed transaction harmless: the next ingest of the same file
 // reuses it.
-func store(path, dir string) (string, string, error) {
+func store(path, dir string) (string, string, bool, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", "", fmt.Errorf("ingest: %w", err)
+		return "", "", false, fmt.Errorf("ingest: %w", err)
 	}
 	in, err := os.Open(path)
 	if err != nil {
-		return "", "", fmt.Errorf("ingest: %w", err)
+		return "", "", false, fmt.Errorf("ingest: %w", err)
 	}
 	defer in.Close()
 	tmp, err := os.CreateTemp(dir, ".ingest-*")
 	if err != nil {
-		return "", "", fmt.Errorf("ingest: %w", err)
+		return "", "", false, fmt.Errorf("ingest: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
 	w := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
 	if _, err := io.Copy(w, in); err != nil {
 		tmp.Close()
-		return "", "", fmt.Errorf("ingest: copy: %w", err)
+		return "", "", false, fmt.Errorf("ingest: copy: %w", err)
 	}
 	if err := w.Flush(); err != nil {
 		tmp.Close()
-		return "", "", fmt.Errorf("ingest: copy: %w", err)
+		return "", "", false, fmt.Errorf("ingest: copy: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return "", "", fmt.Errorf("ingest: %w", err)
+		return "", "", false, fmt.Errorf("ingest: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", "", fmt.Errorf("ingest: %w", err)
+		return "", "", false, fmt.Errorf("ingest: %w", err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	ext := ".vcf"
@@ -196,14 +228,16 @@ func store(path, dir string) (string, string, error) {
 		ext = ".vcf.gz"
 	}
 	dest := filepath.Join(dir, sum+ext)
+	_, err = os.Stat(dest)
+	added := errors.Is(err, os.ErrNotExist)
 	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return "", "", fmt.Errorf("ingest: %w", err)
+		return "", "", false, fmt.Errorf("ingest: %w", err)
 	}
 	abs, err := filepath.Abs(dest)
 	if err != nil {
-		return "", "", fmt.Errorf("ingest: %w", err)
+		return "", "", false, fmt.Errorf("ingest: %w", err)
 	}
-	return sum, abs, nil
+	return sum, abs, added, nil
 }
 
 // SampleMap is a parsed sample-map file: biobank sample ID → personal code.

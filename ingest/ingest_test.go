@@ -354,3 +354,41 @@ func TestReadSampleMap(t *testing.T) {
 		t.Fatalf("fixture code invalid: %v", err)
 	}
 }
+
+// TestCheckThenStore: Check writes nothing and leaves the dataset without
+// a hash or path; Store copies the file, completes the dataset as Prepare
+// does, and says whether the copy is new.
+func TestCheckThenStore(t *testing.T) {
+	people := demo.Cohort(3)
+	path := testenv.DemoVCF(t, people).Write(t, "cohort.vcf")
+	m := map[string]string{string(people[0].Code): string(people[0].Code)}
+	dir := filepath.Join(t.TempDir(), "genotypes")
+	want, err := ingest.Prepare(context.Background(), path, t.TempDir(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ingest.Check(context.Background(), path, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Dataset.SHA256 != "" || p.Dataset.Path != "" {
+		t.Errorf("Check set hash %q, path %q", p.Dataset.SHA256, p.Dataset.Path)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("Check created the store: %v", err)
+	}
+	for i, wantAdded := range []bool{true, false} {
+		added, err := p.Store(dir)
+		if err != nil || added != wantAdded {
+			t.Fatalf("Store %d: added %v, %v; want %v", i+1, added, err, wantAdded)
+		}
+	}
+	got := p.Dataset
+	got.Path, want.Dataset.Path = "", ""
+	if got != want.Dataset {
+		t.Errorf("Check+Store dataset %+v, Prepare's %+v", got, want.Dataset)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("store holds %d files, want 1", len(entries))
+	}
+}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/geneguard/geneguard/identity"
@@ -14,7 +16,7 @@ func init() {
 	register(command{Name: "ingest", Summary: "validate a genotype VCF and record it; queue consented algorithms", Run: runIngest})
 }
 
-func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("ingest", "Validates a VCF end to end, stores it content-addressed, records its samples as persons\nand queues every consented active algorithm for them, in one transaction. A malformed\nfile is rejected whole: nothing is written. Each active algorithm is checked against the\nfile's genome build: one that cannot use it is named and not queued, and a file that no\nactive algorithm can use is refused.", stderr)
 	dsn := fs.String("db", "", "database: SQLite file path or postgres:// URL (default DATA/geneguard.db)")
 	data := fs.String("data", "geneguard-data", "data directory: genotype store and keys")
@@ -37,14 +39,40 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		m = sm.Codes
 	}
+	// The whole file is checked before anything is created for it: a file
+	// that cannot be ingested must not leave a new data directory,
+	// database or key behind.
+	p, err := ingest.Check(ctx, *path, m)
+	if err != nil {
+		return err
+	}
 	a, err := openApp(ctx, *dsn, *data, newLogger(false))
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	p, err := ingest.Prepare(ctx, *path, a.genotypeDir(), m)
+	defer func() {
+		if err != nil {
+			a.abandon()
+		} else {
+			a.Close()
+		}
+	}()
+	// A copy is taken back on failure only from a genotype store this
+	// command created: in an existing one, a concurrent ingest of the same
+	// file may be recording that very copy (content addressing shares it),
+	// and a copy left there is harmless (the next ingest reuses it).
+	dir := a.genotypeDir()
+	_, statErr := os.Stat(dir)
+	newStore := errors.Is(statErr, os.ErrNotExist)
+	if err := a.created.mkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("genotype store: %w", err)
+	}
+	added, err := p.Store(dir)
 	if err != nil {
 		return err
+	}
+	if added && newStore {
+		a.created.add(p.Dataset.Path)
 	}
 	op := identity.Principal{Subject: "operator", Name: "operator (CLI)", Role: identity.RoleOperator}
 	rep, err := a.svc.Ingest(ctx, op, &p.Dataset, p.Samples)

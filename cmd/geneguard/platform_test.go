@@ -264,7 +264,7 @@ func runCommand(args ...string) (code int, stdout, stderr string) {
 
 // TestIngestCommandMalformed: `geneguard ingest` on a file with a bad line
 // deep inside exits non-zero, says which line and what is wrong, and
-// leaves the database and the genotype store empty.
+// creates nothing in the data directory: no database, key or genotype copy.
 func TestIngestCommandMalformed(t *testing.T) {
 	data := t.TempDir()
 	people := demo.Cohort(3)
@@ -281,6 +281,9 @@ func TestIngestCommandMalformed(t *testing.T) {
 	want := fmt.Sprintf("geneguard ingest: %s: vcf: line %d: sample 2: GT \"1/2\" refers to allele 2 but the record has 1 ALT allele(s); nothing was ingested\n", path, vcf.Line(row))
 	if stderr != want {
 		t.Errorf("stderr:\n got %q\nwant %q", stderr, want)
+	}
+	if left, _ := os.ReadDir(data); len(left) != 0 {
+		t.Errorf("the refused ingest left %d files in the data directory, want none", len(left))
 	}
 	st := testenv.OpenStore(t, filepath.Join(data, "geneguard.db"))
 	for _, table := range []string{"datasets", "persons", "dataset_samples", "river_job", "audit_events", "audit_pending"} {

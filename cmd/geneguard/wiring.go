@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,8 @@ type app struct {
 	log     *slog.Logger
 	// demoIdentities are offered on the login page (demo only).
 	demoIdentities []web.DemoIdentity
+	// created lists what this process created and abandon removes.
+	created *undo
 }
 
 // openApp opens the database (migrating it), loads or creates the keys in
@@ -68,28 +71,117 @@ func requireDB(dsn, dataDir string) error {
 	return nil
 }
 
-func openAppMode(ctx context.Context, dsn, dataDir string, log *slog.Logger, create bool) (*app, error) {
+// The pseudonym key's file in the data directory, and the variable that
+// may hold it instead.
+const (
+	pseudonymKeyFile = "pseudonym.key"
+	pseudonymKeyEnv  = "GENEGUARD_PSEUDONYM_KEY"
+)
+
+// openAppMode opens the database and checks the pseudonym key against the
+// one it was set up with (sqlstore.CheckPseudonymKey): a key that is not
+// the database's would give every person another pseudonym, so that
+// look-ups find no one and consent lands on phantoms. With create, a
+// missing data directory, SQLite database and key are made, in that order
+// of need: the key is written only once the database has been reached, so a
+// command that cannot connect leaves no key behind, and whatever this call
+// created is removed again when it fails. What it created stays listed in
+// the app's undo (abandon), except a key whose fingerprint a database
+// that outlives the command now holds.
+func openAppMode(ctx context.Context, dsn, dataDir string, log *slog.Logger, create bool) (_ *app, err error) {
 	if dsn == "" {
 		dsn = filepath.Join(dataDir, "geneguard.db")
 	}
-	if create {
-		if err := os.MkdirAll(dataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
+	if !create {
+		if err := requireDB(dsn, dataDir); err != nil {
+			return nil, err
 		}
-	} else if err := requireDB(dsn, dataDir); err != nil {
-		return nil, err
 	}
-	key, err := loadKeyMode(dataDir, "pseudonym.key", "GENEGUARD_PSEUDONYM_KEY", create)
+	keyPath := filepath.Join(dataDir, pseudonymKeyFile)
+	key, keySrc, err := readKey(dataDir, pseudonymKeyFile, pseudonymKeyEnv)
 	if err != nil {
 		return nil, err
+	}
+	if key == nil && !create {
+		return nil, fmt.Errorf("no key at %s (nor $%s): the data directory --data does not belong to this database; a new key would give every person another pseudonym", keyPath, pseudonymKeyEnv)
+	}
+	newKey := key == nil
+	if newKey {
+		// Made now, written to keyPath only once the database is reached.
+		key = make([]byte, 32)
+		rand.Read(key)
 	}
 	pseudo, err := identity.NewPseudonymizer(key)
 	if err != nil {
 		return nil, err
 	}
+	u := &undo{}
+	defer func() {
+		if err != nil {
+			u.run()
+		}
+	}()
+	newDB := false
+	if create {
+		if err := u.mkdirAll(dataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		if !sqlstore.IsPostgres(dsn) {
+			if err := u.mkdirAll(filepath.Dir(dsn), 0o755); err != nil {
+				return nil, fmt.Errorf("database dir: %w", err)
+			}
+			if _, err := os.Stat(dsn); errors.Is(err, fs.ErrNotExist) {
+				newDB = true
+				u.addIfAbsent(dsn, dsn+"-journal", dsn+"-wal", dsn+"-shm")
+			}
+		}
+	}
 	st, err := sqlstore.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			st.Close() // before undo removes its files
+		}
+	}()
+	if newKey {
+		// A database that recorded a key must not be handed a new one.
+		recorded, err := st.PseudonymKeyFingerprint(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if recorded != "" {
+			return nil, fmt.Errorf("no key at %s (nor $%s), but the database %s was set up with one (fingerprint %.12s…): the data directory --data does not belong to this database, or its key was lost; restore %s from the backup. A new key would give every person another pseudonym; nothing was changed", keyPath, pseudonymKeyEnv, displayDSN(dsn), recorded, pseudonymKeyFile)
+		}
+		var written bool
+		if key, written, err = writeNewKey(keyPath, key); err != nil {
+			return nil, err
+		}
+		if written {
+			u.add(keyPath)
+		}
+		if pseudo, err = identity.NewPseudonymizer(key); err != nil {
+			return nil, err
+		}
+		keySrc = "at " + keyPath
+	}
+	// A database set up before its key was recorded (migration 00008)
+	// adopts this key: it is the one it has been used with, unless the data
+	// directory was already mixed up, which nothing recorded could show.
+	if _, err := st.CheckPseudonymKey(ctx, pseudo.Fingerprint()); err != nil {
+		if errors.Is(err, sqlstore.ErrPseudonymKeyMismatch) {
+			fix := fmt.Sprintf("use the data directory that belongs to this database (--data), or restore its %s from the backup", pseudonymKeyFile)
+			if strings.HasPrefix(keySrc, "in $") {
+				fix = fmt.Sprintf("set $%s to this database's key, or unset it to use %s", pseudonymKeyEnv, keyPath)
+			}
+			return nil, fmt.Errorf("the pseudonym key %s is not the one this database (%s) was set up with: %w; nothing was changed. Another key would give every person another pseudonym: %s", keySrc, displayDSN(dsn), err, fix)
+		}
+		return nil, err
+	}
+	if !newDB {
+		// Its fingerprint is in a database that stays.
+		u.keep(keyPath)
 	}
 	host, _ := os.Hostname()
 	r := &runner.Runner{
@@ -106,13 +198,34 @@ func openAppMode(ctx context.Context, dsn, dataDir string, log *slog.Logger, cre
 	// Validation cases (a submitted version's, or a built-in's before the
 	// system activates it) run through the same engines as persons' jobs.
 	svc.SetValidator(r)
-	return &app{store: st, svc: svc, runner: r, dataDir: dataDir, log: log}, nil
+	return &app{store: st, svc: svc, runner: r, dataDir: dataDir, log: log, created: u}, nil
+}
+
+// displayDSN is dsn as an error may show it: a PostgreSQL URL without its
+// password.
+func displayDSN(dsn string) string {
+	if !sqlstore.IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "the PostgreSQL database"
+	}
+	return u.Redacted()
 }
 
 // Close sequences the audit events still queued and closes the database.
 func (a *app) Close() error {
 	a.sequenceAtExit()
 	return a.store.Close()
+}
+
+// abandon is Close for a command that failed before doing its work: it also
+// removes what opening the app created (a new data directory, SQLite
+// database and key) and whatever the command recorded in a.created since.
+func (a *app) abandon() {
+	a.Close()
+	a.created.run()
 }
 
 func (a *app) genotypeDir() string { return a.runner.GenotypeDir }
@@ -122,35 +235,67 @@ func (a *app) genotypeDir() string { return a.runner.GenotypeDir }
 // codes can no longer be matched to records, so it is kept beside the data
 // and must be backed up with it.
 func loadKey(dataDir, name, env string) ([]byte, error) {
-	return loadKeyMode(dataDir, name, env, true)
+	k, _, err := readKey(dataDir, name, env)
+	if err != nil || k != nil {
+		return k, err
+	}
+	k = make([]byte, 32)
+	rand.Read(k)
+	k, _, err = writeNewKey(filepath.Join(dataDir, name), k)
+	return k, err
 }
 
-// loadKeyMode is loadKey; without create a missing key is an error.
-func loadKeyMode(dataDir, name, env string, create bool) ([]byte, error) {
+// readKey returns a secret from env, else from dataDir/name, and where it
+// came from ("in $ENV", "at PATH"); nil when there is none.
+func readKey(dataDir, name, env string) ([]byte, string, error) {
 	if v := os.Getenv(env); v != "" {
-		return []byte(v), nil
+		return []byte(v), "in $" + env, nil
 	}
 	path := filepath.Join(dataDir, name)
 	b, err := os.ReadFile(path)
-	if err == nil {
-		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(k) < 16 {
-			return nil, fmt.Errorf("key file %s is not 16+ bytes of hex", path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("key: %w", err)
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) < 16 {
+		return nil, "", fmt.Errorf("key file %s is not 16+ bytes of hex", path)
+	}
+	return k, "at " + path, nil
+}
+
+// writeNewKey writes k, hex, to path unless a key is there already, and
+// returns the key now at path and whether it is k. The file appears whole or not at all (a
+// temporary file linked into place), so two processes setting up one data
+// directory at once end up with the same key instead of the second
+// overwriting the first's.
+func writeNewKey(path string, k []byte) (_ []byte, written bool, err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return nil, false, fmt.Errorf("key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
+		tmp.Close()
+		return nil, false, fmt.Errorf("key: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, false, fmt.Errorf("key: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, false, fmt.Errorf("key: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			k, _, err := readKey(filepath.Dir(path), filepath.Base(path), "")
+			return k, false, err
 		}
-		return k, nil
+		return nil, false, fmt.Errorf("key: %w", err)
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("key: %w", err)
-	}
-	if !create {
-		return nil, fmt.Errorf("no key at %s (nor $%s): the data directory --data does not belong to this database; a new key would give every person another pseudonym", path, env)
-	}
-	k := make([]byte, 32)
-	rand.Read(k)
-	if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("key: %w", err)
-	}
-	return k, nil
+	return k, true, nil
 }
 
 func newLogger(verbose bool) *slog.Logger {

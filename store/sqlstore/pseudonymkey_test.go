@@ -1,0 +1,77 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/geneguard/geneguard/internal/testenv"
+	"github.com/geneguard/geneguard/store/sqlstore"
+)
+
+// TestPseudonymKeyFingerprint: the first key's fingerprint is recorded, the
+// same key is accepted again, another is refused without writing anything,
+// and a database set up before migration 00008 adopts the key it is next
+// opened with.
+func TestPseudonymKeyFingerprint(t *testing.T) {
+	const a, b = "aaaa000000000000000000000000000000000000000000000000000000000001", "bbbb000000000000000000000000000000000000000000000000000000000002"
+	for _, be := range testenv.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			ctx := context.Background()
+			for _, c := range []struct {
+				name string
+				// old makes the database one set up before 00008.
+				old          bool
+				first, then  string
+				wantRecorded bool
+				wantErr      error
+			}{
+				{name: "same key", first: a, then: a},
+				{name: "another key", first: a, then: b, wantErr: sqlstore.ErrPseudonymKeyMismatch},
+				{name: "old database adopts", old: true, then: b, wantRecorded: true},
+			} {
+				t.Run(c.name, func(t *testing.T) {
+					dsn := be.DSN(t)
+					st, err := sqlstore.Open(ctx, dsn)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fp, err := st.PseudonymKeyFingerprint(ctx); err != nil || fp != "" {
+						t.Fatalf("new database: fingerprint %q, %v; want none", fp, err)
+					}
+					if c.old {
+						// As before 00008: no table, and goose not at 8.
+						for _, q := range []string{`DROP TABLE pseudonym_key`, `DELETE FROM goose_db_version WHERE version_id = 8`} {
+							if _, err := st.DB().ExecContext(ctx, q); err != nil {
+								t.Fatal(err)
+							}
+						}
+					} else if rec, err := st.CheckPseudonymKey(ctx, c.first); err != nil || !rec {
+						t.Fatalf("set-up: recorded %v, %v; want recorded", rec, err)
+					}
+					st.Close()
+
+					st = testenv.OpenStore(t, dsn)
+					rec, err := st.CheckPseudonymKey(ctx, c.then)
+					if !errors.Is(err, c.wantErr) || rec != c.wantRecorded {
+						t.Fatalf("open with %.4s: recorded %v, %v; want %v, %v", c.then, rec, err, c.wantRecorded, c.wantErr)
+					}
+					if c.wantErr != nil && (!strings.Contains(err.Error(), c.then[:12]) || !strings.Contains(err.Error(), c.first[:12])) {
+						t.Errorf("mismatch %q does not name both fingerprints' prefixes", err)
+					}
+					want := c.first
+					if c.old {
+						want = c.then
+					}
+					if fp, err := st.PseudonymKeyFingerprint(ctx); err != nil || fp != want {
+						t.Errorf("recorded fingerprint %q, %v; want %q", fp, err, want)
+					}
+					if n := testenv.Count(t, st, `SELECT COUNT(*) FROM pseudonym_key`); n != 1 {
+						t.Errorf("%d fingerprint rows, want 1", n)
+					}
+				})
+			}
+		})
+	}
+}
