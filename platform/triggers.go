@@ -58,7 +58,8 @@ type PrescriptionAnswer struct {
 // lists the drug, it makes sure a current result exists — queuing one when
 // the person consented and has genotypes — or records that a test (or an
 // opt-in) should be suggested. The EHR is the physician's system; the
-// event is recorded once per MedicationRequest id.
+// event is recorded once per MedicationRequest id, and the same id for
+// another person or drug is a CodeConflict (see sameRequest).
 func (s *Service) MedicationRequested(ctx context.Context, p identity.Principal, mr *MedicationRequest) (*PrescriptionAnswer, error) {
 	if p.Role != identity.RolePhysician && p.Role != identity.RoleOperator && p.Role != identity.RoleSystem {
 		return nil, &Error{Code: CodeForbidden, Message: "only a prescriber's system posts prescription events"}
@@ -147,7 +148,16 @@ func (s *Service) MedicationRequested(ctx context.Context, p identity.Principal,
 			return err
 		}
 		if !inserted {
-			// Seen before: answer as then, queue nothing, audit nothing.
+			// Seen before. A resource id names one prescription: the
+			// same id again is a retry only when it is about the same
+			// person and names the drug recorded then (its display
+			// text may differ; the drugs the platform reads from it may
+			// not). Anything else would be silently dropped as a retry,
+			// so it is refused, and the transaction writes nothing.
+			if err := sameRequest(mr, person, ans.Drug, ev); err != nil {
+				return err
+			}
+			// A retry: answer as then, queue nothing, audit nothing.
 			ans.Duplicate = true
 			return nil
 		}
@@ -160,6 +170,24 @@ func (s *Service) MedicationRequested(ctx context.Context, p identity.Principal,
 		return nil, err
 	}
 	return ans, nil
+}
+
+// sameRequest reports, as a CodeConflict, a MedicationRequest whose id
+// was recorded (as ev) for another person or another drug. The recorded
+// drug is the one the first request's answer was about, picked from its
+// drugs, so a true retry always names it again; drug is this request's.
+// Whose the recorded request was is not said: the sender may not know
+// that person.
+func sameRequest(mr *MedicationRequest, person, drug string, ev *ClinicalEvent) error {
+	if ev.Person != person {
+		return &Error{Code: CodeConflict, Message: fmt.Sprintf("MedicationRequest %s was already recorded for another person; a resource id names one prescription, so nothing was recorded or queued for this one", mr.ID)}
+	}
+	for _, d := range mr.Drugs {
+		if d == ev.Drug {
+			return nil
+		}
+	}
+	return &Error{Code: CodeConflict, Message: fmt.Sprintf("MedicationRequest %s was already recorded for this person with drug %s, not %s; a resource id names one prescription, so nothing was recorded or queued for this one", mr.ID, ev.Drug, drug)}
 }
 
 func summarizeOutcomes(m map[string]string) string {

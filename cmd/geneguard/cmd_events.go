@@ -26,7 +26,7 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func eventsMedication(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("events medication-request", "Reads a FHIR R4 MedicationRequest (patient identified by personal code). For each active PGx\nalgorithm listing the drug: a current result exists, or one is queued (consented and\ngenotyped), or a test (or opt-in) should be suggested. The same request id twice does\nnothing the second time.", stderr)
+	fs := newFlagSet("events medication-request", "Reads a FHIR R4 MedicationRequest (patient identified by personal code). For each active PGx\nalgorithm listing the drug: a current result exists, or one is queued (consented and\ngenotyped), or a test (or opt-in) should be suggested. The same request id twice does\nnothing the second time; the same id for another person or drug is refused (an id names\none prescription).", stderr)
 	dsn, data := dbFlags(fs)
 	file := fs.String("file", "", "MedicationRequest JSON file; - for stdin (required)")
 	if err := parseFlags(fs, args); err != nil {

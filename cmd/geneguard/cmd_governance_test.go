@@ -162,6 +162,15 @@ func TestAlgorithmCommands(t *testing.T) {
 	if out := rx("rx-3", stranger); !strings.Contains(out, "already recorded") {
 		t.Errorf("the same prescription again: %q", out)
 	}
+	// The same id for another person is refused, not taken for a retry.
+	f := filepath.Join(t.TempDir(), "rx-other.json")
+	os.WriteFile(f, []byte(`{"resourceType":"MedicationRequest","id":"rx-3","status":"active",
+		"medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"N06AB04"}]},
+		"subject":{"identifier":{"system":"https://fhir.ee/sid/pid/est/ni","value":"`+string(people[3].Code)+`"}}}`), 0o644)
+	if code, out, errb := runCommand(append([]string{"events", "medication-request", "--file", f}, db...)...); code != 1 || out != "" ||
+		!strings.Contains(errb, "MedicationRequest rx-3 was already recorded for another person; a resource id names one prescription") {
+		t.Errorf("the same id for another person: exit %d, %q, %q", code, out, errb)
+	}
 	// A test order stays pending until genotypes arrive.
 	out = mustRun(t, append([]string{"events", "test-order", "--person", string(stranger), "--algorithm", alg}, db...)...)
 	if !strings.Contains(out, ": pending") {
