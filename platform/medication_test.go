@@ -111,6 +111,21 @@ func TestMedicationRequestReusedID(t *testing.T) {
 				len(testenv.Jobs(t, w.Store)),
 			}
 		}
+		// A retry is answered as then: bob opts out after his first
+		// prescription, so a new one would need consent, but the retry
+		// of the first says what happened then.
+		rx2, err := platform.ParseMedicationRequest(rxDrugJSON("rx-2", "N06AB04", "citalopram", bob))
+		if err != nil {
+			t.Fatal(err)
+		}
+		then, err := w.Service.MedicationRequested(ctx, testenv.Physician, rx2)
+		if err != nil || then.Outcomes[demo.PGxAlgorithmID] != platform.RxCurrentResult {
+			t.Fatalf("rx-2: %+v %v", then, err)
+		}
+		w.Withdraw(t, w.SignIn(t, people[1].Code), demo.PGxAlgorithmID)
+		if again, err := w.Service.MedicationRequested(ctx, testenv.Physician, rx2); err != nil || !again.Duplicate || again.Drug != "citalopram" || len(again.Outcomes) != 1 || again.Outcomes[demo.PGxAlgorithmID] != platform.RxCurrentResult {
+			t.Errorf("rx-2 retried after the opt-out: %+v %v, want the answer given then", again, err)
+		}
 		before := state()
 		for _, tc := range []struct {
 			name     string

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/geneguard/geneguard/algorithm"
@@ -157,8 +158,10 @@ func (s *Service) MedicationRequested(ctx context.Context, p identity.Principal,
 			if err := sameRequest(mr, person, ans.Drug, ev); err != nil {
 				return err
 			}
-			// A retry: answer as then, queue nothing, audit nothing.
-			ans.Duplicate = true
+			// A retry: answer as then (what was queued or suggested
+			// then, not what would be now, since nothing is queued now),
+			// queue nothing, audit nothing.
+			ans.Duplicate, ans.Drug, ans.Outcomes = true, ev.Drug, parseOutcomes(ev.Outcome)
 			return nil
 		}
 		if err := tx.Enqueue(jobs); err != nil {
@@ -207,6 +210,20 @@ func summarizeOutcomes(m map[string]string) string {
 		out += k + "=" + m[k]
 	}
 	return out
+}
+
+// parseOutcomes reads summarizeOutcomes' text back into a map.
+func parseOutcomes(s string) map[string]string {
+	m := map[string]string{}
+	if s == RxNoGuidance {
+		return m
+	}
+	for _, kv := range strings.Split(s, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // TestOrder is a patient's genetic test order, tracked until genotypes

@@ -64,7 +64,7 @@ func eventsMedication(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	dup := ""
 	if ans.Duplicate {
-		dup = " (already recorded; nothing new queued)"
+		dup = " (already recorded; the answer given then, nothing new queued)"
 	}
 	fmt.Fprintf(stdout, "medication request %s for %s, drug %s%s\n", ans.EventID, ans.Person, ans.Drug, dup)
 	if len(ans.Outcomes) == 0 {
