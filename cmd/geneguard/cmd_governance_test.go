@@ -110,6 +110,15 @@ func TestAlgorithmCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(errb, "default deny") {
 		t.Errorf("FHIR export without consent: exit %d, %q", code, errb)
 	}
+	// An unknown algorithm id is an error naming the known ones, not
+	// an empty history read as "default deny" (nor a withdrawal that
+	// "worked").
+	for _, sub := range []string{"history", "withdraw", "grant"} {
+		code, out, errb := runCommand(append([]string{"consent", sub, "--person", p0, "--algorithm", "no-such-alg"}, db...)...)
+		if code != 1 || out != "" || !strings.Contains(errb, `no algorithm "no-such-alg" (registered: `) || !strings.Contains(errb, alg) {
+			t.Errorf("consent %s of an unknown algorithm: exit %d, %q, %q", sub, code, out, errb)
+		}
+	}
 	mustRun(t, append([]string{"consent", "grant", "--person", p0, "--algorithm", alg}, db...)...)
 	testenv.DrainWith(t, w.Store, w.Runner)
 	out = mustRun(t, append([]string{"results", "--person", p0, "--format", "json"}, db...)...)
