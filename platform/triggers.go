@@ -316,9 +316,35 @@ type AgeMilestoneReport struct {
 	From, To time.Time
 	Checked  int            // consented, genotyped persons looked at
 	Queued   map[string]int // algorithm id → persons queued
+	// First is the day the first pass ever ran for (zero when no pass
+	// has run, or the first one ran before it was recorded); Last is the
+	// last day covered before this call (zero before the first pass).
+	First, Last time.Time
 }
 
-const ageMark = "age-milestones"
+// Skipped says why the pass looked at nothing, "" when it ran. The mark
+// only says the passes have covered days up to Last; the days before
+// the first pass were never looked at (it looks at its own day only), so
+// a day before it is not "done" but out of reach.
+func (r *AgeMilestoneReport) Skipped() string {
+	if !r.From.After(r.To) {
+		return ""
+	}
+	const d = "2006-01-02"
+	day, last := r.To.Format(d), r.Last.Format(d)
+	switch {
+	case r.First.IsZero():
+		return fmt.Sprintf("nothing queued for %s: the passes have covered the days up to %s (the first pass's day is not recorded) and never go back; the next one covers the days after %s", day, last, last)
+	case r.To.Before(r.First):
+		return fmt.Sprintf("nothing queued for %s: it is before the first pass (%s), which looked at its own day only; passes never go back, and the next one covers the days after %s", day, r.First.Format(d), last)
+	}
+	return fmt.Sprintf("%s was already done (the passes have covered %s to %s); nothing queued", day, r.First.Format(d), last)
+}
+
+const (
+	ageMark      = "age-milestones"
+	ageFirstMark = "age-milestones-first" // the first pass's day
+)
 
 // AgeMilestones queues a recomputation of every active algorithm that
 // declares the "age" attribute for each consented, genotyped person whose
@@ -326,7 +352,9 @@ const ageMark = "age-milestones"
 // lists none) in the days after the last pass up to and including day.
 // The pass's high-water mark is stored in the same transaction as the
 // jobs, so running it twice for a day queues nothing the second time; the
-// first pass ever looks at day alone. A day after today (by the service's
+// first pass ever looks at day alone, and its day is kept too, so that a
+// later call for a day before it is not reported as done
+// (AgeMilestoneReport.Skipped). A day after today (by the service's
 // clock, UTC) is refused.
 func (s *Service) AgeMilestones(ctx context.Context, p identity.Principal, day time.Time) (*AgeMilestoneReport, error) {
 	if p.Role != identity.RoleSystem && p.Role != identity.RoleOperator {
@@ -346,17 +374,33 @@ func (s *Service) AgeMilestones(ctx context.Context, p identity.Principal, day t
 		if err != nil {
 			return err
 		}
+		first, err := tx.Mark(ageFirstMark)
+		if err != nil {
+			return err
+		}
 		from := day // the first day not yet looked at
 		if mark != "" {
-			last, err := time.Parse("2006-01-02", mark)
-			if err != nil {
+			if rep.Last, err = time.Parse("2006-01-02", mark); err != nil {
 				return fmt.Errorf("platform: age-milestone mark %q: %w", mark, err)
 			}
-			from = last.AddDate(0, 0, 1)
+			from = rep.Last.AddDate(0, 0, 1)
+		}
+		switch {
+		case first != "":
+			if rep.First, err = time.Parse("2006-01-02", first); err != nil {
+				return fmt.Errorf("platform: age-milestone first mark %q: %w", first, err)
+			}
+		case mark == "":
+			// The first pass: remember its day, so a day before it
+			// is not later reported as done.
+			rep.First = day
+			if err := tx.SetMark(ageFirstMark, day.Format("2006-01-02")); err != nil {
+				return err
+			}
 		}
 		rep.From = from
 		if from.After(day) {
-			return nil // this day was done
+			return nil // covered before, or before the first pass (see Skipped)
 		}
 		algs, err := tx.ActiveAlgorithms()
 		if err != nil {

@@ -137,8 +137,8 @@ func eventsAge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if rep.From.After(rep.To) {
-		fmt.Fprintf(stdout, "age milestones: %s was already done; nothing queued\n", rep.To.Format("2006-01-02"))
+	if why := rep.Skipped(); why != "" {
+		fmt.Fprintf(stdout, "age milestones: %s\n", why)
 		return nil
 	}
 	b, _ := json.Marshal(rep.Queued)

@@ -192,6 +192,11 @@ func TestAlgorithmCommands(t *testing.T) {
 	if out := mustRun(t, append([]string{"events", "age-milestones", "--date", "2026-06-01"}, db...)...); !strings.Contains(out, "already done") {
 		t.Errorf("age pass twice: %q", out)
 	}
+	// A day before the first pass was never looked at: not "done".
+	if out := mustRun(t, append([]string{"events", "age-milestones", "--date", "2000-01-01"}, db...)...); strings.Contains(out, "already done") ||
+		!strings.Contains(out, "nothing queued for 2000-01-01: it is before the first pass (2026-06-01)") {
+		t.Errorf("age pass for a day before the first: %q", out)
+	}
 	out = mustRun(t, append([]string{"usage", "--since", "2000-01-01", "--format", "json"}, db...)...)
 	var u platform.UsageReport
 	if err := json.Unmarshal([]byte(out), &u); err != nil || u.Runs < 2 {
