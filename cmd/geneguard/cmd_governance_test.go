@@ -80,6 +80,15 @@ func TestAlgorithmCommands(t *testing.T) {
 		t.Fatalf("submit output %q", out)
 	}
 	short := hash[:12]
+	// A draft never ran: `changes` says so instead of "0 persons".
+	for _, format := range []string{"text", "json"} {
+		code, out, errb := runCommand(append([]string{"algorithm", "changes", short, "--format", format}, db...)...)
+		msg := out + errb
+		if code != 0 || strings.Contains(msg, "persons to notify") || !strings.Contains(msg, "version "+short+" ("+m.ID+" 2026.2) is draft and was never activated: no recomputation ran for it") ||
+			!strings.Contains(msg, "the active version of "+m.ID+" is "+w.PGx.Hash[:12]) || (format == "json" && strings.TrimSpace(out) != "[]") {
+			t.Errorf("changes of a draft (%s): exit %d, %q, %q", format, code, out, errb)
+		}
+	}
 	code, _, errb := runCommand(append([]string{"algorithm", "approve", short, "--as", "board-jaan"}, db...)...)
 	if code != 1 || !strings.Contains(errb, "has not been validated") {
 		t.Errorf("approve before validation: exit %d, %q", code, errb)
@@ -96,6 +105,9 @@ func TestAlgorithmCommands(t *testing.T) {
 	out = mustRun(t, append([]string{"algorithm", "activate", "--as", "board-jaan", short}, db...)...)
 	if !strings.Contains(out, "retired "+w.PGx.Hash[:12]) {
 		t.Errorf("activate: %q", out)
+	}
+	if out := mustRun(t, append([]string{"algorithm", "changes", short}, db...)...); !strings.Contains(out, "persons to notify") || strings.Contains(out, "never activated") {
+		t.Errorf("changes of the activated version: %q", out)
 	}
 	out = mustRun(t, append([]string{"algorithm", "list"}, db...)...)
 	if !strings.Contains(out, "2026.2") || !strings.Contains(out, "active") || !strings.Contains(out, "2/2 passed") {
