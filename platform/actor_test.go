@@ -301,3 +301,56 @@ func TestAgeMilestonesRefusesFutureDay(t *testing.T) {
 		}
 	})
 }
+
+// A pass that looks at nothing says why, truthfully: a day the passes
+// covered is "already done"; a day before the first pass was never looked
+// at (the first pass looks at its own day only), so it is reported as out
+// of reach, not as done; with the first pass's day unknown (a mark set
+// before it was recorded) neither is claimed.
+func TestAgeMilestonesSkipped(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		f := newFixture(t, b)
+		ctx := context.Background()
+		f.Service.Now = func() time.Time { return time.Date(2030, 6, 15, 12, 0, 0, 0, time.UTC) }
+		day := func(s string) time.Time {
+			d, err := time.Parse("2006-01-02", s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		for _, c := range []struct {
+			day, from string
+			skipped   string // "" when the pass ran
+		}{
+			{"2030-06-10", "2030-06-10", ""},
+			{"2030-06-10", "2030-06-11", "2030-06-10 was already done (the passes have covered 2030-06-10 to 2030-06-10); nothing queued"},
+			{"2030-06-12", "2030-06-11", ""},
+			{"2030-06-11", "2030-06-13", "2030-06-11 was already done (the passes have covered 2030-06-10 to 2030-06-12)"},
+			{"2030-06-09", "2030-06-13", "nothing queued for 2030-06-09: it is before the first pass (2030-06-10), which looked at its own day only; passes never go back, and the next one covers the days after 2030-06-12"},
+			{"2000-01-01", "2030-06-13", "nothing queued for 2000-01-01: it is before the first pass (2030-06-10)"},
+		} {
+			rep, err := f.Service.AgeMilestones(ctx, identity.System, day(c.day))
+			if err != nil {
+				t.Fatalf("pass for %s: %v", c.day, err)
+			}
+			if got := rep.From.Format("2006-01-02"); got != c.from {
+				t.Errorf("pass for %s: from %s, want %s", c.day, got, c.from)
+			}
+			if got := rep.Skipped(); c.skipped == "" && got != "" || !strings.Contains(got, c.skipped) {
+				t.Errorf("pass for %s: skipped %q, want %q", c.day, got, c.skipped)
+			}
+		}
+		// A mark from before the first pass's day was recorded.
+		if err := f.Store.InTx(ctx, func(tx platform.Tx) error { return tx.SetMark("age-milestones-first", "") }); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := f.Service.AgeMilestones(ctx, identity.System, day("2000-01-01"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := rep.Skipped(), "nothing queued for 2000-01-01: the passes have covered the days up to 2030-06-12 (the first pass's day is not recorded) and never go back"; !strings.Contains(got, want) {
+			t.Errorf("without the first pass's day: %q, want %q", got, want)
+		}
+	})
+}

@@ -293,6 +293,7 @@ func (a *Auditor) Verify(ctx context.Context, external ...[]byte) (AuditSummary,
 // person the event is about (their access-log page) or the governance
 // board and operators. An event no checkpoint covers yet is CodeNotFound
 // with a message saying so; it gets a receipt after the next checkpoint.
+// An index past the log is CodeNotFound saying there is no such event.
 func (a *Auditor) Receipt(ctx context.Context, p identity.Principal, seq uint64) (auditlog.Receipt, error) {
 	if p.Role != identity.RolePatient && p.Role != identity.RoleGovernance && p.Role != identity.RoleOperator {
 		return auditlog.Receipt{}, &Error{Code: CodeForbidden, Message: "only the person and the governance board get access-log receipts"}
@@ -301,6 +302,11 @@ func (a *Auditor) Receipt(ctx context.Context, p identity.Principal, seq uint64)
 		return auditlog.Receipt{}, ErrNoVerifierKey
 	}
 	r, err := a.log.Receipt(ctx, seq, a.verifier)
+	if p.Role == identity.RolePatient && errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNotCheckpointed) {
+		// The log's size is not the patient's business: an index past
+		// the log reads like any other event not in their access log.
+		return auditlog.Receipt{}, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no event %d in your access log", seq), Err: ErrNotFound}
+	}
 	if err != nil {
 		return auditlog.Receipt{}, err
 	}

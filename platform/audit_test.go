@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,14 @@ func TestAuditorReceipts(t *testing.T) {
 		bobSeq := bobTrail[0].Seq
 		if _, err := a.Receipt(ctx, alice, bobSeq); platform.ErrorCode(err) != platform.CodeNotFound {
 			t.Errorf("alice asking for bob's event: %v, want not_found", err)
+		}
+		// An index past the log reads to a patient like someone else's
+		// event: the log's size is not theirs to learn.
+		if _, err := a.Receipt(ctx, alice, 999999); platform.ErrorCode(err) != platform.CodeNotFound || platform.ErrorMessage(err) != "no event 999999 in your access log" {
+			t.Errorf("alice asking for an event past the log: %v", err)
+		}
+		if _, err := a.Receipt(ctx, testenv.Governance, 999999); platform.ErrorCode(err) != platform.CodeNotFound || !strings.Contains(platform.ErrorMessage(err), "no audit event 999999: the log has") {
+			t.Errorf("governance asking for an event past the log: %v", err)
 		}
 		if _, err := a.Receipt(ctx, identity.Principal{Subject: "dr-tamm", Role: identity.RolePhysician}, bobSeq); platform.ErrorCode(err) != platform.CodeForbidden {
 			t.Errorf("physician asking for a receipt: %v, want forbidden", err)

@@ -10,7 +10,9 @@ import (
 )
 
 // ConsentHistory returns a person's full consent history for one
-// algorithm, oldest first: who, when, through which channel.
+// algorithm, oldest first: who, when, through which channel. An
+// algorithm id with no registered version is CodeNotFound: an empty
+// history would read as "default deny" for what is only a typo.
 func (s *Service) ConsentHistory(ctx context.Context, p identity.Principal, person, algorithmID string) ([]consent.Event, error) {
 	if err := mayReadPerson(p, person); err != nil {
 		return nil, err
@@ -18,6 +20,9 @@ func (s *Service) ConsentHistory(ctx context.Context, p identity.Principal, pers
 	var out []consent.Event
 	err := s.store.Read(ctx, func(tx Tx) error {
 		if _, err := tx.Person(person); err != nil {
+			return err
+		}
+		if err := knownAlgorithm(tx, algorithmID); err != nil {
 			return err
 		}
 		var err error

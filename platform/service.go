@@ -201,6 +201,9 @@ func (s *Service) GrantConsent(ctx context.Context, p identity.Principal, person
 		if _, err := tx.Person(person); err != nil {
 			return err
 		}
+		if err := knownAlgorithm(tx, algorithmID); err != nil {
+			return err
+		}
 		active, err := activeVersion(tx, algorithmID)
 		if err != nil {
 			return err
@@ -240,6 +243,11 @@ func (s *Service) WithdrawConsent(ctx context.Context, p identity.Principal, per
 		if _, err := tx.Person(person); err != nil {
 			return err
 		}
+		// A retired algorithm may still be opted out of; one never
+		// registered is a mistake, not a withdrawal with nothing to do.
+		if err := knownAlgorithm(tx, algorithmID); err != nil {
+			return err
+		}
 		h, err := tx.ConsentHistory(person, algorithmID)
 		if err != nil {
 			return err
@@ -257,6 +265,25 @@ func (s *Service) WithdrawConsent(ctx context.Context, p identity.Principal, per
 		}
 		return audit(ctx, tx, p, person, "consent.withdraw", algorithmID, "consent", map[string]string{"channel": channel, "jobs_cancelled": fmt.Sprint(n), "consent": fmt.Sprint(id)})
 	})
+}
+
+// knownAlgorithm returns a CodeNotFound error naming the registered ids
+// when no version of algorithmID was ever registered. Without it a typo
+// reads as an answer: an empty consent history ("default deny") or a
+// withdrawal that "worked" because nothing was in force.
+func knownAlgorithm(tx Tx, algorithmID string) error {
+	ids, err := tx.AlgorithmIDs()
+	if err != nil {
+		return err
+	}
+	if slices.Contains(ids, algorithmID) {
+		return nil
+	}
+	known := "none is registered yet"
+	if len(ids) > 0 {
+		known = "registered: " + strings.Join(ids, ", ")
+	}
+	return &Error{Code: CodeNotFound, Message: fmt.Sprintf("no algorithm %q (%s)", algorithmID, known), Err: ErrNotFound}
 }
 
 func activeVersion(tx Tx, algorithmID string) (*algorithm.Version, error) {

@@ -503,3 +503,52 @@ func TestAuditEveryAction(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// An algorithm id with no registered version is not found in every
+// consent use case, naming the registered ids: before, the history of a
+// typo was an empty "default deny" and its withdrawal succeeded. A
+// retired algorithm is still known: its history shows, and it can be
+// opted out of.
+func TestConsentUnknownAlgorithm(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		f := newFixture(t, b)
+		audited := func() int {
+			return testenv.Count(t, f.Store, `SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM audit_events)`)
+		}
+		before := audited()
+		want := `no algorithm "no-such-alg" (registered: ` // the list follows
+		for _, tc := range []struct {
+			name string
+			call func() error
+		}{
+			{"history", func() error {
+				_, err := f.Service.ConsentHistory(ctx, f.alice, f.alice.Person, "no-such-alg")
+				return err
+			}},
+			{"fhir", func() error { _, err := f.Service.ConsentFHIR(ctx, f.alice, f.alice.Person, "no-such-alg"); return err }},
+			{"grant", func() error { return f.Service.GrantConsent(ctx, f.alice, f.alice.Person, "no-such-alg", "portal") }},
+			{"withdraw", func() error { return f.Service.WithdrawConsent(ctx, f.alice, f.alice.Person, "no-such-alg", "portal") }},
+		} {
+			err := tc.call()
+			if platform.ErrorCode(err) != platform.CodeNotFound || !strings.Contains(platform.ErrorMessage(err), want) || !strings.Contains(platform.ErrorMessage(err), demo.PGxAlgorithmID) {
+				t.Errorf("%s: %v, want not_found %q naming %s", tc.name, err, want, demo.PGxAlgorithmID)
+			}
+		}
+		if n := audited(); n != before {
+			t.Errorf("refusing an unknown algorithm audited %d events", n-before)
+		}
+		// A retired algorithm: known, its history readable, an opt-out
+		// (with nothing in force) is no error.
+		f.Grant(t, f.alice, demo.PGxAlgorithmID)
+		if err := f.Service.RetireAlgorithm(ctx, testenv.Governance, f.PGx.Hash, "test: superseded"); err != nil {
+			t.Fatal(err)
+		}
+		if h, err := f.Service.ConsentHistory(ctx, f.alice, f.alice.Person, demo.PGxAlgorithmID); err != nil || len(h) != 1 {
+			t.Errorf("history of a retired algorithm: %v %v", h, err)
+		}
+		if err := f.Service.WithdrawConsent(ctx, f.alice, f.alice.Person, demo.PGxAlgorithmID, "portal"); err != nil {
+			t.Errorf("opting out of a retired algorithm: %v", err)
+		}
+	})
+}

@@ -73,6 +73,9 @@ type Tx interface {
 	// ActiveAlgorithms returns the one active version of each algorithm.
 	ActiveAlgorithms() ([]*algorithm.Version, error)
 	AllAlgorithms() ([]*algorithm.Version, error)
+	// AlgorithmIDs lists the ids with at least one registered version
+	// (any state), sorted, without loading manifests or files.
+	AlgorithmIDs() ([]string, error)
 	// SetAlgorithmStatus moves a version to s, stamping the time it
 	// entered s (validated_at, approved_at, activated_at, retired_at).
 	SetAlgorithmStatus(hash string, s algorithm.Status, approver string) error

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/geneguard/geneguard/algorithm"
@@ -58,7 +59,8 @@ type PrescriptionAnswer struct {
 // lists the drug, it makes sure a current result exists — queuing one when
 // the person consented and has genotypes — or records that a test (or an
 // opt-in) should be suggested. The EHR is the physician's system; the
-// event is recorded once per MedicationRequest id.
+// event is recorded once per MedicationRequest id, and the same id for
+// another person or drug is a CodeConflict (see sameRequest).
 func (s *Service) MedicationRequested(ctx context.Context, p identity.Principal, mr *MedicationRequest) (*PrescriptionAnswer, error) {
 	if p.Role != identity.RolePhysician && p.Role != identity.RoleOperator && p.Role != identity.RoleSystem {
 		return nil, &Error{Code: CodeForbidden, Message: "only a prescriber's system posts prescription events"}
@@ -147,8 +149,19 @@ func (s *Service) MedicationRequested(ctx context.Context, p identity.Principal,
 			return err
 		}
 		if !inserted {
-			// Seen before: answer as then, queue nothing, audit nothing.
-			ans.Duplicate = true
+			// Seen before. A resource id names one prescription: the
+			// same id again is a retry only when it is about the same
+			// person and names the drug recorded then (its display
+			// text may differ; the drugs the platform reads from it may
+			// not). Anything else would be silently dropped as a retry,
+			// so it is refused, and the transaction writes nothing.
+			if err := sameRequest(mr, person, ans.Drug, ev); err != nil {
+				return err
+			}
+			// A retry: answer as then (what was queued or suggested
+			// then, not what would be now, since nothing is queued now),
+			// queue nothing, audit nothing.
+			ans.Duplicate, ans.Drug, ans.Outcomes = true, ev.Drug, parseOutcomes(ev.Outcome)
 			return nil
 		}
 		if err := tx.Enqueue(jobs); err != nil {
@@ -160,6 +173,24 @@ func (s *Service) MedicationRequested(ctx context.Context, p identity.Principal,
 		return nil, err
 	}
 	return ans, nil
+}
+
+// sameRequest reports, as a CodeConflict, a MedicationRequest whose id
+// was recorded (as ev) for another person or another drug. The recorded
+// drug is the one the first request's answer was about, picked from its
+// drugs, so a true retry always names it again; drug is this request's.
+// Whose the recorded request was is not said: the sender may not know
+// that person.
+func sameRequest(mr *MedicationRequest, person, drug string, ev *ClinicalEvent) error {
+	if ev.Person != person {
+		return &Error{Code: CodeConflict, Message: fmt.Sprintf("MedicationRequest %s was already recorded for another person; a resource id names one prescription, so nothing was recorded or queued for this one", mr.ID)}
+	}
+	for _, d := range mr.Drugs {
+		if d == ev.Drug {
+			return nil
+		}
+	}
+	return &Error{Code: CodeConflict, Message: fmt.Sprintf("MedicationRequest %s was already recorded for this person with drug %s, not %s; a resource id names one prescription, so nothing was recorded or queued for this one", mr.ID, ev.Drug, drug)}
 }
 
 func summarizeOutcomes(m map[string]string) string {
@@ -179,6 +210,20 @@ func summarizeOutcomes(m map[string]string) string {
 		out += k + "=" + m[k]
 	}
 	return out
+}
+
+// parseOutcomes reads summarizeOutcomes' text back into a map.
+func parseOutcomes(s string) map[string]string {
+	m := map[string]string{}
+	if s == RxNoGuidance {
+		return m
+	}
+	for _, kv := range strings.Split(s, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // TestOrder is a patient's genetic test order, tracked until genotypes
@@ -271,9 +316,35 @@ type AgeMilestoneReport struct {
 	From, To time.Time
 	Checked  int            // consented, genotyped persons looked at
 	Queued   map[string]int // algorithm id → persons queued
+	// First is the day the first pass ever ran for (zero when no pass
+	// has run, or the first one ran before it was recorded); Last is the
+	// last day covered before this call (zero before the first pass).
+	First, Last time.Time
 }
 
-const ageMark = "age-milestones"
+// Skipped says why the pass looked at nothing, "" when it ran. The mark
+// only says the passes have covered days up to Last; the days before
+// the first pass were never looked at (it looks at its own day only), so
+// a day before it is not "done" but out of reach.
+func (r *AgeMilestoneReport) Skipped() string {
+	if !r.From.After(r.To) {
+		return ""
+	}
+	const d = "2006-01-02"
+	day, last := r.To.Format(d), r.Last.Format(d)
+	switch {
+	case r.First.IsZero():
+		return fmt.Sprintf("nothing queued for %s: the passes have covered the days up to %s (the first pass's day is not recorded) and never go back; the next one covers the days after %s", day, last, last)
+	case r.To.Before(r.First):
+		return fmt.Sprintf("nothing queued for %s: it is before the first pass (%s), which looked at its own day only; passes never go back, and the next one covers the days after %s", day, r.First.Format(d), last)
+	}
+	return fmt.Sprintf("%s was already done (the passes have covered %s to %s); nothing queued", day, r.First.Format(d), last)
+}
+
+const (
+	ageMark      = "age-milestones"
+	ageFirstMark = "age-milestones-first" // the first pass's day
+)
 
 // AgeMilestones queues a recomputation of every active algorithm that
 // declares the "age" attribute for each consented, genotyped person whose
@@ -281,7 +352,9 @@ const ageMark = "age-milestones"
 // lists none) in the days after the last pass up to and including day.
 // The pass's high-water mark is stored in the same transaction as the
 // jobs, so running it twice for a day queues nothing the second time; the
-// first pass ever looks at day alone. A day after today (by the service's
+// first pass ever looks at day alone, and its day is kept too, so that a
+// later call for a day before it is not reported as done
+// (AgeMilestoneReport.Skipped). A day after today (by the service's
 // clock, UTC) is refused.
 func (s *Service) AgeMilestones(ctx context.Context, p identity.Principal, day time.Time) (*AgeMilestoneReport, error) {
 	if p.Role != identity.RoleSystem && p.Role != identity.RoleOperator {
@@ -301,17 +374,33 @@ func (s *Service) AgeMilestones(ctx context.Context, p identity.Principal, day t
 		if err != nil {
 			return err
 		}
+		first, err := tx.Mark(ageFirstMark)
+		if err != nil {
+			return err
+		}
 		from := day // the first day not yet looked at
 		if mark != "" {
-			last, err := time.Parse("2006-01-02", mark)
-			if err != nil {
+			if rep.Last, err = time.Parse("2006-01-02", mark); err != nil {
 				return fmt.Errorf("platform: age-milestone mark %q: %w", mark, err)
 			}
-			from = last.AddDate(0, 0, 1)
+			from = rep.Last.AddDate(0, 0, 1)
+		}
+		switch {
+		case first != "":
+			if rep.First, err = time.Parse("2006-01-02", first); err != nil {
+				return fmt.Errorf("platform: age-milestone first mark %q: %w", first, err)
+			}
+		case mark == "":
+			// The first pass: remember its day, so a day before it
+			// is not later reported as done.
+			rep.First = day
+			if err := tx.SetMark(ageFirstMark, day.Format("2006-01-02")); err != nil {
+				return err
+			}
 		}
 		rep.From = from
 		if from.After(day) {
-			return nil // this day was done
+			return nil // covered before, or before the first pass (see Skipped)
 		}
 		algs, err := tx.ActiveAlgorithms()
 		if err != nil {

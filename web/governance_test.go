@@ -126,6 +126,15 @@ func TestGovernance(t *testing.T) {
 	if err := json.Unmarshal([]byte(resp.body), &ans); err != nil || resp.status != 200 || ans.Drug != "escitalopram" || ans.Outcomes[demo.PGxAlgorithmID] != platform.RxCurrentResult {
 		t.Errorf("prescription: %d %s", resp.status, resp.body)
 	}
+	// The same id again is a retry; the same id for someone else is a
+	// conflict, not a retry that drops their prescription.
+	if r := doc.do("POST", "/api/v1/events/medication-request", "application/fhir+json", strings.NewReader(rx), nil); r.status != 200 || !strings.Contains(r.body, `"duplicate": true`) {
+		t.Errorf("the same prescription again: %d %s", r.status, r.body)
+	}
+	other := strings.Replace(rx, string(people[0].Code), string(people[1].Code), 1)
+	if r := doc.do("POST", "/api/v1/events/medication-request", "application/fhir+json", strings.NewReader(other), nil); r.status != http.StatusConflict || !strings.Contains(r.body, "MedicationRequest rx-web-1 was already recorded for another person") {
+		t.Errorf("the same id for another person: %d %s", r.status, r.body)
+	}
 	if r := pat.do("POST", "/api/v1/events/medication-request", "application/fhir+json", strings.NewReader(rx), nil); r.status != http.StatusForbidden {
 		t.Errorf("a patient posting a prescription: %d", r.status)
 	}

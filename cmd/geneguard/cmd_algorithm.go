@@ -403,11 +403,27 @@ func algorithmChanges(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer a.Close()
-	full, err := a.svc.ResolveHash(ctx, hash)
+	v, err := a.svc.AlgorithmVersion(ctx, identity.System, hash)
 	if err != nil {
 		return err
 	}
-	cs, err := a.svc.ResultChanges(ctx, identity.Principal{Subject: "operator", Role: identity.RoleOperator}, full)
+	if v.Status != algorithm.StatusActive && v.ActivatedAt.IsZero() {
+		// A version that never ran recomputed nobody: say so, rather
+		// than "0 persons to notify", which reads as a recomputation
+		// that changed nothing. Not an error: nobody is to be notified
+		// is the true answer; but the operator most likely meant
+		// another version, so the active one is named.
+		note := fmt.Sprintf("version %s (%s %s) is %s and was never activated: no recomputation ran for it, so no result changed and nobody is to be notified%s",
+			algorithm.ShortHash(v.Hash), v.Manifest.ID, v.Manifest.Version, v.Status, activeNote(ctx, a, v.Manifest.ID))
+		if *format == "json" {
+			fmt.Fprintln(stderr, note)
+			fmt.Fprintln(stdout, "[]")
+			return nil
+		}
+		fmt.Fprintln(stdout, note)
+		return nil
+	}
+	cs, err := a.svc.ResultChanges(ctx, identity.Principal{Subject: "operator", Role: identity.RoleOperator}, v.Hash)
 	if err != nil {
 		return err
 	}
@@ -424,4 +440,20 @@ func algorithmChanges(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "%d persons to notify\n", len(cs))
 	return nil
+}
+
+// activeNote names the active version of algorithm id, for a message
+// about another of its versions ("" when none is active or on error: it
+// is a hint, not the answer).
+func activeNote(ctx context.Context, a *app, id string) string {
+	vs, err := a.svc.Algorithms(ctx, identity.System)
+	if err != nil {
+		return ""
+	}
+	for _, v := range vs {
+		if v.Manifest.ID == id && v.Status == algorithm.StatusActive {
+			return fmt.Sprintf(" (the active version of %s is %s, %s)", id, algorithm.ShortHash(v.Hash), v.Manifest.Version)
+		}
+	}
+	return ""
 }

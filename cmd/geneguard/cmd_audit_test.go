@@ -87,6 +87,12 @@ func TestAuditCommand(t *testing.T) {
 				t.Errorf("verify output:\n%s", out)
 			}
 
+			// An index past the log is no event, not one waiting for a
+			// checkpoint.
+			if code, _, errOut := auditCLI(t, "receipt", "--db", dsn, "--data", data, "--seq", "999999"); code != 1 ||
+				!strings.Contains(errOut, "no audit event 999999: the log has 9 events (indexes 0 to 8)") || strings.Contains(errOut, "checkpoint") {
+				t.Errorf("receipt for a nonexistent event: exit %d: %s", code, errOut)
+			}
 			code, out, errOut = auditCLI(t, "receipt", "--db", dsn, "--data", data, "--seq", "4")
 			if code != 0 {
 				t.Fatalf("receipt: exit %d: %s", code, errOut)

@@ -26,7 +26,7 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func eventsMedication(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("events medication-request", "Reads a FHIR R4 MedicationRequest (patient identified by personal code). For each active PGx\nalgorithm listing the drug: a current result exists, or one is queued (consented and\ngenotyped), or a test (or opt-in) should be suggested. The same request id twice does\nnothing the second time.", stderr)
+	fs := newFlagSet("events medication-request", "Reads a FHIR R4 MedicationRequest (patient identified by personal code). For each active PGx\nalgorithm listing the drug: a current result exists, or one is queued (consented and\ngenotyped), or a test (or opt-in) should be suggested. The same request id twice does\nnothing the second time; the same id for another person or drug is refused (an id names\none prescription).", stderr)
 	dsn, data := dbFlags(fs)
 	file := fs.String("file", "", "MedicationRequest JSON file; - for stdin (required)")
 	if err := parseFlags(fs, args); err != nil {
@@ -64,7 +64,7 @@ func eventsMedication(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	dup := ""
 	if ans.Duplicate {
-		dup = " (already recorded; nothing new queued)"
+		dup = " (already recorded; the answer given then, nothing new queued)"
 	}
 	fmt.Fprintf(stdout, "medication request %s for %s, drug %s%s\n", ans.EventID, ans.Person, ans.Drug, dup)
 	if len(ans.Outcomes) == 0 {
@@ -137,8 +137,8 @@ func eventsAge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if rep.From.After(rep.To) {
-		fmt.Fprintf(stdout, "age milestones: %s was already done; nothing queued\n", rep.To.Format("2006-01-02"))
+	if why := rep.Skipped(); why != "" {
+		fmt.Fprintf(stdout, "age milestones: %s\n", why)
 		return nil
 	}
 	b, _ := json.Marshal(rep.Queued)

@@ -80,6 +80,15 @@ func TestAlgorithmCommands(t *testing.T) {
 		t.Fatalf("submit output %q", out)
 	}
 	short := hash[:12]
+	// A draft never ran: `changes` says so instead of "0 persons".
+	for _, format := range []string{"text", "json"} {
+		code, out, errb := runCommand(append([]string{"algorithm", "changes", short, "--format", format}, db...)...)
+		msg := out + errb
+		if code != 0 || strings.Contains(msg, "persons to notify") || !strings.Contains(msg, "version "+short+" ("+m.ID+" 2026.2) is draft and was never activated: no recomputation ran for it") ||
+			!strings.Contains(msg, "the active version of "+m.ID+" is "+w.PGx.Hash[:12]) || (format == "json" && strings.TrimSpace(out) != "[]") {
+			t.Errorf("changes of a draft (%s): exit %d, %q, %q", format, code, out, errb)
+		}
+	}
 	code, _, errb := runCommand(append([]string{"algorithm", "approve", short, "--as", "board-jaan"}, db...)...)
 	if code != 1 || !strings.Contains(errb, "has not been validated") {
 		t.Errorf("approve before validation: exit %d, %q", code, errb)
@@ -97,6 +106,9 @@ func TestAlgorithmCommands(t *testing.T) {
 	if !strings.Contains(out, "retired "+w.PGx.Hash[:12]) {
 		t.Errorf("activate: %q", out)
 	}
+	if out := mustRun(t, append([]string{"algorithm", "changes", short}, db...)...); !strings.Contains(out, "persons to notify") || strings.Contains(out, "never activated") {
+		t.Errorf("changes of the activated version: %q", out)
+	}
 	out = mustRun(t, append([]string{"algorithm", "list"}, db...)...)
 	if !strings.Contains(out, "2026.2") || !strings.Contains(out, "active") || !strings.Contains(out, "2/2 passed") {
 		t.Errorf("list:\n%s", out)
@@ -109,6 +121,15 @@ func TestAlgorithmCommands(t *testing.T) {
 	code, _, errb = runCommand(append([]string{"consent", "history", "--person", p0, "--algorithm", alg, "--format", "fhir"}, db...)...)
 	if code != 1 || !strings.Contains(errb, "default deny") {
 		t.Errorf("FHIR export without consent: exit %d, %q", code, errb)
+	}
+	// An unknown algorithm id is an error naming the known ones, not
+	// an empty history read as "default deny" (nor a withdrawal that
+	// "worked").
+	for _, sub := range []string{"history", "withdraw", "grant"} {
+		code, out, errb := runCommand(append([]string{"consent", sub, "--person", p0, "--algorithm", "no-such-alg"}, db...)...)
+		if code != 1 || out != "" || !strings.Contains(errb, `no algorithm "no-such-alg" (registered: `) || !strings.Contains(errb, alg) {
+			t.Errorf("consent %s of an unknown algorithm: exit %d, %q, %q", sub, code, out, errb)
+		}
 	}
 	mustRun(t, append([]string{"consent", "grant", "--person", p0, "--algorithm", alg}, db...)...)
 	testenv.DrainWith(t, w.Store, w.Runner)
@@ -162,6 +183,15 @@ func TestAlgorithmCommands(t *testing.T) {
 	if out := rx("rx-3", stranger); !strings.Contains(out, "already recorded") {
 		t.Errorf("the same prescription again: %q", out)
 	}
+	// The same id for another person is refused, not taken for a retry.
+	f := filepath.Join(t.TempDir(), "rx-other.json")
+	os.WriteFile(f, []byte(`{"resourceType":"MedicationRequest","id":"rx-3","status":"active",
+		"medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"N06AB04"}]},
+		"subject":{"identifier":{"system":"https://fhir.ee/sid/pid/est/ni","value":"`+string(people[3].Code)+`"}}}`), 0o644)
+	if code, out, errb := runCommand(append([]string{"events", "medication-request", "--file", f}, db...)...); code != 1 || out != "" ||
+		!strings.Contains(errb, "MedicationRequest rx-3 was already recorded for another person; a resource id names one prescription") {
+		t.Errorf("the same id for another person: exit %d, %q, %q", code, out, errb)
+	}
 	// A test order stays pending until genotypes arrive.
 	out = mustRun(t, append([]string{"events", "test-order", "--person", string(stranger), "--algorithm", alg}, db...)...)
 	if !strings.Contains(out, ": pending") {
@@ -173,6 +203,11 @@ func TestAlgorithmCommands(t *testing.T) {
 	}
 	if out := mustRun(t, append([]string{"events", "age-milestones", "--date", "2026-06-01"}, db...)...); !strings.Contains(out, "already done") {
 		t.Errorf("age pass twice: %q", out)
+	}
+	// A day before the first pass was never looked at: not "done".
+	if out := mustRun(t, append([]string{"events", "age-milestones", "--date", "2000-01-01"}, db...)...); strings.Contains(out, "already done") ||
+		!strings.Contains(out, "nothing queued for 2000-01-01: it is before the first pass (2026-06-01)") {
+		t.Errorf("age pass for a day before the first: %q", out)
 	}
 	out = mustRun(t, append([]string{"usage", "--since", "2000-01-01", "--format", "json"}, db...)...)
 	var u platform.UsageReport

@@ -114,7 +114,7 @@ func TestPseudonymKeyChecked(t *testing.T) {
 
 			// The database's own key still works.
 			mustRun(t, "results", "--person", code, "--purpose", "qa", "--db", dsn, "--data", own)
-			mustRun(t, "consent", "history", "--person", code, "--algorithm", demo.PGxAlgorithmID, "--db", dsn, "--data", own)
+			mustRun(t, "usage", "--db", dsn, "--data", own)
 		})
 	}
 }

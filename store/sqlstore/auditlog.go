@@ -515,9 +515,16 @@ func (s *Store) insertNodes(ctx context.Context, q querier, nodes []storedNode) 
 
 // Receipt returns an offline-verifiable receipt for event seq against the
 // latest stored checkpoint, which must cover seq (else a CodeNotFound
-// platform error saying so). A stored event that no longer matches the
+// platform error saying so, wrapping ErrNotCheckpointed). An index past
+// every event, sequenced or pending, is no event at all: CodeNotFound
+// wrapping ErrNotFound, saying how many events the log has, rather than
+// "not covered yet", which would send the caller to wait for a checkpoint
+// that will never cover it. A stored event that no longer matches the
 // signed log fails the receipt's self-check instead of producing a receipt.
 func (s *Store) Receipt(ctx context.Context, seq uint64, v note.Verifier) (audit.Receipt, error) {
+	if err := s.auditEventExists(ctx, seq); err != nil {
+		return audit.Receipt{}, err
+	}
 	var n []byte
 	err := s.db.QueryRowContext(ctx, `SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -544,6 +551,37 @@ func (s *Store) Receipt(ctx context.Context, seq uint64, v note.Verifier) (audit
 	}
 	row.Seq = uint64(got)
 	return audit.NewReceipt(ctx, s, row, n, v)
+}
+
+// auditEventExists returns nil when index seq is an event's or will be
+// one's once the pending events are sequenced (normally within 200 ms);
+// otherwise a CodeNotFound error naming the log's size.
+func (s *Store) auditEventExists(ctx context.Context, seq uint64) error {
+	size, err := s.auditSize(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("sqlstore: receipt %d: %w", seq, err)
+	}
+	if seq < size {
+		return nil
+	}
+	var pending uint64
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_pending`).Scan(&pending); err != nil {
+		return fmt.Errorf("sqlstore: receipt %d: pending events: %w", seq, err)
+	}
+	if seq < size+pending {
+		return nil
+	}
+	has := "no events yet"
+	switch {
+	case size == 1:
+		has = "1 event (index 0)"
+	case size > 1:
+		has = fmt.Sprintf("%d events (indexes 0 to %d)", size, size-1)
+	}
+	if pending > 0 {
+		has += fmt.Sprintf(" and %d being sealed", pending)
+	}
+	return &platform.Error{Code: platform.CodeNotFound, Message: fmt.Sprintf("no audit event %d: the log has %s", seq, has), Err: platform.ErrNotFound}
 }
 
 // VerifyAudit recomputes the tree from every stored event and checks it

@@ -276,6 +276,54 @@ func TestAuditSignVerifyReceipt(t *testing.T) {
 // TestAuditProofsFromStoredNodes checks that proofs served from the stored
 // subtree hashes equal proofs computed from every leaf, at checkpoint
 // sizes and past the last checkpoint (nodes not stored yet).
+// A receipt for an index past the log says there is no such event and
+// how many there are; one for an event that exists (sequenced or still
+// pending) but is not signed yet says to wait for the next checkpoint.
+// Before, both said "not covered by a signed checkpoint yet", sending an
+// operator who mistyped an index to wait for ever.
+func TestAuditReceiptNoSuchEvent(t *testing.T) {
+	for _, d := range auditDialects(t) {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			s := openAuditStore(t, d)
+			k := newAuditKeys(t, "geneguard.test/audit")
+			type want struct {
+				seq             uint64
+				notCheckpointed bool   // errors.Is ErrNotCheckpointed, else ErrNotFound
+				message         string // contained in the error
+			}
+			check := func(stage string, cases []want) {
+				t.Helper()
+				for _, c := range cases {
+					_, err := s.Receipt(ctx, c.seq, k.v)
+					if platform.ErrorCode(err) != platform.CodeNotFound || errors.Is(err, platform.ErrNotCheckpointed) != c.notCheckpointed ||
+						errors.Is(err, platform.ErrNotFound) == c.notCheckpointed || !strings.Contains(platform.ErrorMessage(err), c.message) {
+						t.Errorf("%s: receipt %d: %v, want not_found %q (not checkpointed: %v)", stage, c.seq, err, c.message, c.notCheckpointed)
+					}
+				}
+			}
+			check("empty log", []want{{0, false, "no audit event 0: the log has no events yet"}})
+			auditAppend(t, s, 3)
+			check("no checkpoint", []want{
+				{2, true, "no audit checkpoint has been signed yet"},
+				{3, false, "no audit event 3: the log has 3 events (indexes 0 to 2)"},
+			})
+			auditSign(t, s, k)
+			auditAppend(t, s, 2)
+			auditQueue(t, s, 1)
+			check("signed 3 of 5, 1 pending", []want{
+				{3, true, "audit event 3 is not covered by a signed checkpoint yet (the latest covers 3 events)"},
+				{5, true, "audit event 5 is not covered by a signed checkpoint yet"},
+				{6, false, "no audit event 6: the log has 5 events (indexes 0 to 4) and 1 being sealed"},
+				{999999, false, "no audit event 999999: the log has 5 events"},
+			})
+			if _, err := s.Receipt(ctx, 2, k.v); err != nil {
+				t.Errorf("receipt for a signed event: %v", err)
+			}
+		})
+	}
+}
+
 func TestAuditProofsFromStoredNodes(t *testing.T) {
 	for _, d := range auditDialects(t) {
 		t.Run(d, func(t *testing.T) {

@@ -307,6 +307,26 @@ func (t *tx) AllAlgorithms() ([]*algorithm.Version, error) {
 	return t.scanVersions(`ORDER BY algorithm_id, created_at`)
 }
 
+func (t *tx) AlgorithmIDs() ([]string, error) {
+	rows, err := t.query(`SELECT DISTINCT algorithm_id FROM algorithm_versions ORDER BY algorithm_id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: algorithm ids: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlstore: algorithm ids: %w", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: algorithm ids: %w", err)
+	}
+	return out, nil
+}
+
 func (t *tx) SetAlgorithmStatus(hash string, st algorithm.Status, approver string) error {
 	q := `UPDATE algorithm_versions SET status = ?`
 	args := []any{string(st)}
