@@ -97,17 +97,8 @@ func summaries(rs []result.Result) []string {
 // person.
 func (f *fixture) newVersion(t *testing.T, v *algorithm.Version, label string) *algorithm.Version {
 	t.Helper()
-	m := v.Manifest
-	m.Version = label
-	nv, err := algorithm.New(m, v.Files, "geneguard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := f.Service.RegisterAlgorithm(ctx, identity.System, nv); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Service.Activate(ctx, identity.System, nv.Hash); err != nil {
+	nv := f.Revision(t, v, label)
+	if err := f.Service.Activate(context.Background(), identity.System, nv.Hash); err != nil {
 		t.Fatal(err)
 	}
 	return nv

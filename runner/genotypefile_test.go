@@ -16,6 +16,18 @@ import (
 	"github.com/geneguard/geneguard/runner"
 )
 
+// consentedFile is a world with two persons ingested from one file, the
+// first consented to PGx: the stored file's path and her job.
+func consentedFile(t *testing.T, b testenv.Backend) (*testenv.World, []demo.Person, string, platform.ComputeJob) {
+	t.Helper()
+	w := testenv.NewWorld(t, b.DSN(t))
+	people := demo.Cohort(2)
+	prep, _ := w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+	p := w.SignIn(t, people[0].Code)
+	w.Grant(t, p, demo.PGxAlgorithmID)
+	return w, people, prep.Dataset.Path, platform.ComputeJob{Person: p.Person, AlgorithmID: demo.PGxAlgorithmID, VersionHash: w.PGx.Hash, Trigger: result.TriggerConsent}
+}
+
 // TestChangedGenotypeFile: a genotype file edited on disk after ingest
 // gives nobody a result: the run fails, retryably, naming the file and
 // both hashes, and writes nothing; with the file restored the next
@@ -23,14 +35,8 @@ import (
 func TestChangedGenotypeFile(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
-		w := testenv.NewWorld(t, b.DSN(t))
-		people := demo.Cohort(2)
-		prep, _ := w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
-		p := w.SignIn(t, people[0].Code)
-		w.Grant(t, p, demo.PGxAlgorithmID)
-		job := platform.ComputeJob{Person: p.Person, AlgorithmID: demo.PGxAlgorithmID, VersionHash: w.PGx.Hash, Trigger: result.TriggerConsent}
+		w, _, path, job := consentedFile(t, b)
 
-		path := prep.Dataset.Path
 		orig, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -60,7 +66,7 @@ func TestChangedGenotypeFile(t *testing.T) {
 		if runner.IsPermanent(err) {
 			t.Error("a changed file is permanent: restoring it would not let the job finish")
 		}
-		if n := len(storedResults(t, w, p.Person)); n != 0 {
+		if n := len(storedResults(t, w, job.Person)); n != 0 {
 			t.Errorf("%d results from the edited file, want none", n)
 		}
 
@@ -80,16 +86,11 @@ func TestChangedGenotypeFile(t *testing.T) {
 func TestGenotypeFileReadFromTheStore(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
-		w := testenv.NewWorld(t, b.DSN(t))
-		people := demo.Cohort(2)
-		prep, _ := w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
-		p := w.SignIn(t, people[0].Code)
-		w.Grant(t, p, demo.PGxAlgorithmID)
-		job := platform.ComputeJob{Person: p.Person, AlgorithmID: demo.PGxAlgorithmID, VersionHash: w.PGx.Hash, Trigger: result.TriggerConsent}
+		w, people, path, job := consentedFile(t, b)
 
 		moved := t.TempDir()
-		name := filepath.Base(prep.Dataset.Path)
-		if err := os.Rename(prep.Dataset.Path, filepath.Join(moved, name)); err != nil {
+		name := filepath.Base(path)
+		if err := os.Rename(path, filepath.Join(moved, name)); err != nil {
 			t.Fatal(err)
 		}
 		w.Runner.GenotypeDir = moved

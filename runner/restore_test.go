@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/geneguard/geneguard/algorithm"
 	"github.com/geneguard/geneguard/demo"
 	"github.com/geneguard/geneguard/identity"
 	"github.com/geneguard/geneguard/ingest"
@@ -266,15 +265,7 @@ func TestVerifyDuringRecompute(t *testing.T) {
 			w.Grant(t, w.SignIn(t, p.Code), demo.PGxAlgorithmID)
 		}
 		w.Drain(t)
-		m := w.PGx.Manifest
-		m.Version += "-rev2"
-		v2, err := algorithm.New(m, w.PGx.Files, "provider")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Service.RegisterAlgorithm(ctx, identity.System, v2); err != nil {
-			t.Fatal(err)
-		}
+		v2 := w.Revision(t, w.PGx, w.PGx.Manifest.Version+"-rev2")
 		if _, err := w.Service.ActivateAlgorithm(ctx, identity.System, v2.Hash); err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/geneguard/geneguard/algorithm"
 	"github.com/geneguard/geneguard/demo"
 	"github.com/geneguard/geneguard/identity"
 	"github.com/geneguard/geneguard/ingest"
@@ -123,15 +122,7 @@ func TestRecompute(t *testing.T) {
 
 	// 4. A new version, activated by the board, recomputed by 2 workers
 	// while the API is read.
-	m := w.PGx.Manifest
-	m.Version += "-rev2"
-	v2, err := algorithm.New(m, w.PGx.Files, "provider")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Service.RegisterAlgorithm(ctx, identity.System, v2); err != nil {
-		t.Fatal(err)
-	}
+	v2 := w.Revision(t, w.PGx, w.PGx.Manifest.Version+"-rev2")
 	load := startLoad(hc, srv.URL, persons, rps)
 	time.Sleep(2 * time.Second) // the API's latency before the recompute, for comparison
 	idle := load.snapshot()

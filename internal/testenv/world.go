@@ -301,3 +301,20 @@ func (w *World) SkipTodaysAgePass(t testing.TB) {
 		t.Fatalf("age-milestone mark: %v", err)
 	}
 }
+
+// Revision registers (as the system, not yet active) another version of v
+// with the same bundle under version label: what a new release of an
+// algorithm looks like to the registry, to approve and activate.
+func (w *World) Revision(t testing.TB, v *algorithm.Version, label string) *algorithm.Version {
+	t.Helper()
+	m := v.Manifest
+	m.Version = label
+	nv, err := algorithm.New(m, v.Files, "provider")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Service.RegisterAlgorithm(context.Background(), identity.System, nv); err != nil {
+		t.Fatal(err)
+	}
+	return nv
+}
