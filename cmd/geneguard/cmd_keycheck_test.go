@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,7 +98,7 @@ func TestPseudonymKeyChecked(t *testing.T) {
 							t.Errorf("stderr %q\n does not say %q", errb, w)
 						}
 					}
-					if got := rowCounts(t, dsn); !equalCounts(got, before) {
+					if got := rowCounts(t, dsn); !maps.Equal(got, before) {
 						t.Errorf("rows %v after the refusal, %v before", got, before)
 					}
 				})
@@ -117,18 +118,6 @@ func TestPseudonymKeyChecked(t *testing.T) {
 			mustRun(t, "usage", "--db", dsn, "--data", own)
 		})
 	}
-}
-
-func equalCounts(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPseudonymKeyAdopted: a database set up before the key was recorded
