@@ -55,19 +55,31 @@ func TestChangedGenotypeFile(t *testing.T) {
 		} else {
 			edited[gt] = '0'
 		}
-		if err := os.WriteFile(path, edited, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		_, err = w.Runner.Compute(ctx, job)
-		var ce *runner.ChangedFileError
-		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "was changed after ingest") || ce.Want != strings.SplitN(filepath.Base(path), ".", 2)[0] {
-			t.Fatalf("edited file: err = %v, want a ChangedFileError naming the file's content address", err)
-		}
-		if runner.IsPermanent(err) {
-			t.Error("a changed file is permanent: restoring it would not let the job finish")
-		}
-		if n := len(storedResults(t, w, job.Person)); n != 0 {
-			t.Errorf("%d results from the edited file, want none", n)
+		// Edits that still parse, and edits that no longer do (which
+		// must not be mistaken for a malformed file and cancelled).
+		for _, e := range []struct {
+			name string
+			data []byte
+		}{
+			{"a genotype flipped", edited},
+			{"truncated", orig[:len(orig)/2]},
+			{"garbage appended", append(bytes.Clone(orig), "garbage"...)},
+			{"emptied", nil},
+		} {
+			if err := os.WriteFile(path, e.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err = w.Runner.Compute(ctx, job)
+			var ce *runner.ChangedFileError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "was changed after ingest") || ce.Want != strings.SplitN(filepath.Base(path), ".", 2)[0] {
+				t.Fatalf("%s: err = %v, want a ChangedFileError naming the file's content address", e.name, err)
+			}
+			if runner.IsPermanent(err) {
+				t.Errorf("%s: a changed file is permanent: restoring it would not let the job finish", e.name)
+			}
+			if n := len(storedResults(t, w, job.Person)); n != 0 {
+				t.Errorf("%s: %d results from the changed file, want none", e.name, n)
+			}
 		}
 
 		if err := os.WriteFile(path, orig, 0o644); err != nil {

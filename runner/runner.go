@@ -298,6 +298,13 @@ func (r *Runner) run(ctx context.Context, v *algorithm.Version, ws []*work, stri
 		}
 		vcfs, err := extract(path, want, idxs, loci)
 		if err != nil {
+			// The file was validated whole at ingest, so a file that
+			// no longer reads (truncated, garbage appended, a flipped
+			// byte) has most likely changed since: say so, retryably,
+			// rather than cancel the job as malformed.
+			if ce := checkFile(path, want); ce != nil {
+				return fmt.Errorf("runner: dataset %d: %w (reading it: %v)", id, ce, err)
+			}
 			// A malformed file fails every time; an unreadable one
 			// (a volume not mounted yet) may not.
 			return permanent(fmt.Errorf("runner: dataset %d: %w", id, err))
@@ -759,6 +766,28 @@ func scanRecords(path, want string, fn func(line []byte) error) error {
 	// the file too.
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return &ChangedFileError{Path: path, Got: got, Want: want}
+	}
+	return nil
+}
+
+// checkFile hashes the file at path whole: a *ChangedFileError when its
+// bytes do not hash to want, else nil (also when want is "" or the file
+// cannot be read: the read error speaks for itself).
+func checkFile(path, want string) *ChangedFileError {
+	if want == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
 		return &ChangedFileError{Path: path, Got: got, Want: want}
