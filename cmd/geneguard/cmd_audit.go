@@ -126,15 +126,18 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err := requireDB(*f.dsn, *f.data); err != nil {
 		return err
 	}
-	signer, vkey, created, err := loadAuditSigner(*f.data, *origin, true)
-	if err != nil {
-		return err
-	}
 	st, err := f.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := mayMakeAuditKey(ctx, st, *f.data); err != nil {
+		return err
+	}
+	signer, vkey, created, err := loadAuditSigner(*f.data, *origin, true)
+	if err != nil {
+		return err
+	}
 	a, err := platform.NewAuditor(st, vkey, signer)
 	if err != nil {
 		return err
@@ -150,6 +153,11 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	n, cp, err := a.Checkpoint(ctx, last)
 	if err != nil {
+		if created {
+			// Nothing was signed with it: take back the key made here.
+			os.Remove(filepath.Join(*f.data, auditKeyFile))
+			os.Remove(filepath.Join(*f.data, auditVKeyFile))
+		}
 		return err
 	}
 	if statePath != "" {
@@ -338,6 +346,25 @@ func runAuditVerifyReceipt(args []string, stdout, stderr io.Writer) error {
 // errNoAuditKey: the data directory has no signing key yet. `serve` and
 // `audit checkpoint` make one; `ingest` and `worker` alone never sign.
 var errNoAuditKey = errors.New("no audit signing key")
+
+// mayMakeAuditKey refuses to let this data directory make a signing key
+// when it has none but the database holds signed checkpoints: they were
+// signed with another data directory's key (or $GENEGUARD_AUDIT_KEY), and
+// a new key would take the log over — every earlier checkpoint would stop
+// opening, and the directory that signed them could sign no more.
+func mayMakeAuditKey(ctx context.Context, st *sqlstore.Store, dataDir string) error {
+	if os.Getenv(auditKeyEnv) != "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, auditKeyFile)); !errors.Is(err, os.ErrNotExist) {
+		return nil // there is a key (or an error loadAuditSigner reports)
+	}
+	signed, err := st.HasCheckpoints(ctx)
+	if err != nil || !signed {
+		return err
+	}
+	return fmt.Errorf("the database holds signed checkpoints, but %s has no audit signing key (%s): sign with the data directory (--data) or $%s that signed them; a new key here would make them unverifiable, so none was made", dataDir, auditKeyFile, auditKeyEnv)
+}
 
 // loadAuditSigner returns the signer from $GENEGUARD_AUDIT_KEY or
 // DATA/audit.key, creating the key (and DATA/audit.vkey) when create is

@@ -293,3 +293,31 @@ func TestVKeyFromSKey(t *testing.T) {
 		t.Error("a vkey was accepted as an skey")
 	}
 }
+
+// TestAuditKeyNotTakenOver: a data directory without a signing key cannot
+// make one for a database whose checkpoints another directory signed (its
+// key would make them unverifiable); it creates no file, and the directory
+// that signed them goes on signing and verifying.
+func TestAuditKeyNotTakenOver(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			own := t.TempDir()
+			dsn := b.DSN(t)
+			seedAudit(t, dsn, 3)
+			auditCheckpoint(t, dsn, own)
+			other := t.TempDir()
+			code, out, errOut := auditCLI(t, "checkpoint", "--db", dsn, "--data", other)
+			if code != 1 || !strings.Contains(errOut, "the database holds signed checkpoints, but "+other+" has no audit signing key") {
+				t.Errorf("checkpoint from another data directory: exit %d:\n%s%s", code, out, errOut)
+			}
+			if left, _ := os.ReadDir(other); len(left) != 0 {
+				t.Errorf("the refused checkpoint left %v", left)
+			}
+			seedAudit(t, dsn, 2)
+			auditCheckpoint(t, dsn, own)
+			if code, out, errOut := auditCLI(t, "verify", "--db", dsn, "--data", own); code != 0 || !strings.Contains(out, "2 checkpoints") {
+				t.Errorf("the signing directory after the refusal: verify exit %d:\n%s%s", code, out, errOut)
+			}
+		})
+	}
+}

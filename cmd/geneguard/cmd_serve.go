@@ -165,6 +165,9 @@ func (a *app) serve(ctx context.Context, addr string, workers int, auth web.Auth
 // the database, so that receipts are available within one interval of an
 // event and a database rolled back under the server is refused.
 func (a *app) startCheckpoints(ctx context.Context, every time.Duration) (*platform.Auditor, error) {
+	if err := mayMakeAuditKey(ctx, a.store, a.dataDir); err != nil {
+		return nil, err
+	}
 	signer, vkey, _, err := loadAuditSigner(a.dataDir, defaultAuditOrigin, true)
 	if err != nil {
 		return nil, err

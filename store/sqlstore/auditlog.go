@@ -297,6 +297,15 @@ func splitHashes(b []byte) ([][]byte, error) {
 	return out, nil
 }
 
+// HasCheckpoints reports whether any signed checkpoint is stored.
+func (s *Store) HasCheckpoints(ctx context.Context) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM audit_checkpoints LIMIT 1) c`).Scan(&n); err != nil {
+		return false, fmt.Errorf("sqlstore: checkpoints: %w", err)
+	}
+	return n > 0, nil
+}
+
 // Checkpoints returns every stored signed checkpoint note, smallest first.
 func (s *Store) Checkpoints(ctx context.Context) ([][]byte, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT note FROM audit_checkpoints ORDER BY size`)
