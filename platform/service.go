@@ -584,7 +584,7 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 			rep.Jobs += len(b.Persons) // counted per person computed
 		}
 		details := map[string]string{"sha256": d.SHA256, "samples": fmt.Sprint(len(samples)), "source": d.Source, "jobs": fmt.Sprint(len(q)), "build": d.Build,
-			"samples_sha256": SamplesHash(ds)}
+			"samples_sha256": SamplesHash(ds), "file_sha256": file, "records": fmt.Sprint(d.Records)}
 		if u := rep.Unfit(); len(u) > 0 {
 			details["build_unfit"] = strings.Join(u, ",")
 		}
@@ -595,7 +595,7 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 		if d.SampleMapSHA256 != "" {
 			// The dataset is the file read with this map: the map is
 			// part of what was ingested, and of the record.
-			details["file_sha256"], details["sample_map_sha256"] = d.FileSHA256, d.SampleMapSHA256
+			details["sample_map_sha256"] = d.SampleMapSHA256
 		}
 		return audit(ctx, tx, p, "", "ingest", fmt.Sprintf("dataset %d", d.ID), "biobank ingest", details)
 	})

@@ -35,9 +35,9 @@ func TestAuditVerifyDatasets(t *testing.T) {
 
 			id := int64(testenv.Count(t, w.Store, `SELECT MIN(id) FROM datasets`))
 			mismatch := fmt.Sprintf("dataset %d does not match its ingest event at index %d", id, ingestEvent(id))
-			var build string
+			var build, file string
 			var created time.Time
-			if err := w.Store.DB().QueryRowContext(context.Background(), fmt.Sprintf(`SELECT build, created_at FROM datasets WHERE id = %d`, id)).Scan(&build, &created); err != nil {
+			if err := w.Store.DB().QueryRowContext(context.Background(), fmt.Sprintf(`SELECT build, file_sha256, created_at FROM datasets WHERE id = %d`, id)).Scan(&build, &file, &created); err != nil {
 				t.Fatal(err)
 			}
 
@@ -45,6 +45,16 @@ func TestAuditVerifyDatasets(t *testing.T) {
 			verifyFails("build edited", mismatch+`: build "GRCh37", but the event records "`+build+`"`)
 			tamperSQL(t, dsn, `UPDATE datasets SET build = ? WHERE id = ?`, build, id)
 			verifyOK("build restored")
+
+			// file_sha256 finds earlier mappings of the same file, so it
+			// decides whose results leave view on a re-mapping.
+			tamperSQL(t, dsn, `UPDATE datasets SET file_sha256 = ? WHERE id = ?`, strings.Repeat("0", 64), id)
+			verifyFails("file hash edited", mismatch+": file sha256")
+			tamperSQL(t, dsn, `UPDATE datasets SET file_sha256 = ? WHERE id = ?`, file, id)
+			tamperSQL(t, dsn, `UPDATE datasets SET records = records + 1 WHERE id = ?`, id)
+			verifyFails("records edited", mismatch+": records")
+			tamperSQL(t, dsn, `UPDATE datasets SET records = records - 1 WHERE id = ?`, id)
+			verifyOK("file hash and records restored")
 
 			tamperSQL(t, dsn, `UPDATE datasets SET created_at = ? WHERE id = ?`, created.Add(-time.Hour), id)
 			verifyFails("created_at moved", mismatch+": created_at")

@@ -65,6 +65,7 @@ func datasetObject(e audit.Event) (int64, bool) {
 
 // datasetRow is a stored dataset with the hash of its sample mapping.
 type datasetRow struct {
+	records                     int
 	id                          int64
 	sha256, file, build, source string
 	at                          time.Time
@@ -73,9 +74,19 @@ type datasetRow struct {
 
 // mismatch is why row c disagrees with the event, "" when it agrees.
 func (ref *datasetRef) mismatch(c datasetRow) string {
+	file, ok := ref.details["file_sha256"]
+	if !ok && ref.details["sample_map_sha256"] == "" {
+		// Older events: without a sample map the file's hash is the
+		// dataset's (and the row's file_sha256, which finds earlier
+		// mappings of the same file and so decides what leaves view).
+		file, ok = ref.details["sha256"]
+	}
+	if ok && file != c.file {
+		return fmt.Sprintf("file sha256 %q, but the event records %q: the row was altered", c.file, file)
+	}
 	for _, f := range []struct{ name, key, got string }{
 		{"sha256", "sha256", c.sha256},
-		{"file sha256", "file_sha256", c.file},
+		{"records", "records", fmt.Sprint(c.records)},
 		{"build", "build", c.build},
 		{"source", "source", c.source},
 	} {
@@ -192,8 +203,8 @@ func (s *Store) datasetIDs(ctx context.Context, upto int64) ([]int64, error) {
 // there is no such dataset.
 func (s *Store) datasetRow(ctx context.Context, id int64) (datasetRow, bool, error) {
 	c := datasetRow{id: id}
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT sha256, file_sha256, build, source, created_at FROM datasets WHERE id = ?`), id).
-		Scan(&c.sha256, &c.file, &c.build, &c.source, &c.at)
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT sha256, file_sha256, build, source, records, created_at FROM datasets WHERE id = ?`), id).
+		Scan(&c.sha256, &c.file, &c.build, &c.source, &c.records, &c.at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, false, nil
 	}
