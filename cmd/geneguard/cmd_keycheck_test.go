@@ -83,7 +83,7 @@ func TestPseudonymKeyChecked(t *testing.T) {
 				{"results", "", []string{"results", "--person", code, "--data", wrong}, []string{mismatch}},
 				{"consent grant", "", []string{"consent", "grant", "--person", code, "--algorithm", demo.PGxAlgorithmID, "--data", wrong}, []string{mismatch}},
 				{"ingest", "", []string{"ingest", "--data", wrong, "--vcf", vcf}, []string{mismatch}},
-				{"env", string(otherKey), []string{"results", "--person", code, "--data", own}, []string{"the pseudonym key in $" + pseudonymKeyEnv + " is not the one this database (" + displayDSN(dsn) + ") was set up with"}},
+				{"env", hex.EncodeToString(otherKey), []string{"results", "--person", code, "--data", own}, []string{"the pseudonym key in $" + pseudonymKeyEnv + " is not the one this database (" + displayDSN(dsn) + ") was set up with"}},
 				{"no key", "", []string{"worker", "--data", keyless}, []string{"no key at ", "but the database " + displayDSN(dsn) + " was set up with one (fingerprint " + fingerprint(t, testenv.PseudonymKey)[:12]}},
 			}
 			for _, c := range cases {
@@ -116,6 +116,19 @@ func TestPseudonymKeyChecked(t *testing.T) {
 			// The database's own key still works.
 			mustRun(t, "results", "--person", code, "--purpose", "qa", "--db", dsn, "--data", own)
 			mustRun(t, "usage", "--db", dsn, "--data", own)
+
+			// The key file's contents moved into the variable work as
+			// they are; anything but hex is refused as such.
+			k, err := os.ReadFile(filepath.Join(own, pseudonymKeyFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv(pseudonymKeyEnv, string(k))
+			mustRun(t, "results", "--person", code, "--purpose", "qa", "--db", dsn, "--data", t.TempDir())
+			t.Setenv(pseudonymKeyEnv, "not a hex key")
+			if c, _, errb := runCommand("results", "--person", code, "--db", dsn, "--data", own); c != 1 || !strings.Contains(errb, "$"+pseudonymKeyEnv+" must hold the key as the key file") {
+				t.Errorf("a non-hex $%s: exit %d, %q", pseudonymKeyEnv, c, errb)
+			}
 		})
 	}
 }

@@ -249,7 +249,13 @@ func loadKey(dataDir, name, env string) ([]byte, error) {
 // came from ("in $ENV", "at PATH"); nil when there is none.
 func readKey(dataDir, name, env string) ([]byte, string, error) {
 	if v := os.Getenv(env); v != "" {
-		return []byte(v), "in $" + env, nil
+		// The same form as the key file, so that its contents can be
+		// moved into the variable (a secret store) as they are.
+		k, err := hex.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(k) < 16 {
+			return nil, "", fmt.Errorf("$%s must hold the key as the key file %s does: 16+ bytes as hex (its contents, e.g. $(cat DATA/%s))", env, name, name)
+		}
+		return k, "in $" + env, nil
 	}
 	path := filepath.Join(dataDir, name)
 	b, err := os.ReadFile(path)
