@@ -95,3 +95,66 @@ func TestIngestBuildFit(t *testing.T) {
 		}
 	})
 }
+
+// TestIngestStoresNoPersonalCodes: a file whose columns are named by the
+// persons' codes leaves no code in dataset_samples (the pseudonym and the
+// column index identify the column); a biobank's own sample IDs, mapped
+// to codes by a sample map, are kept.
+func TestIngestStoresNoPersonalCodes(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			w := testenv.NewWorld(t, dsn)
+			people := demo.Cohort(3)
+			vcf := testenv.DemoVCF(t, people)
+			w.Ingest(t, vcf.Write(t, "cohort.vcf"))
+			for _, p := range people {
+				if n := testenv.Count(t, w.Store, `SELECT COUNT(*) FROM dataset_samples WHERE sample_id LIKE ?`, "%"+string(p.Code)+"%"); n != 0 {
+					t.Errorf("dataset_samples holds %s's personal code in %d rows", p.Code, n)
+				}
+			}
+			if n := testenv.Count(t, w.Store, `SELECT COUNT(*) FROM dataset_samples WHERE sample_id = '' AND sample_index >= 0`); n != len(people) {
+				t.Errorf("%d columns with no stored sample ID, want %d", n, len(people))
+			}
+
+			// The same genotypes under biobank sample IDs, with a map.
+			m := map[string]string{}
+			for i, p := range people {
+				id := fmt.Sprintf("BB%04d", i)
+				m[id] = string(p.Code)
+				vcf.Columns[9+vcf.Sample(t, string(p.Code))] = id
+			}
+			renamed := vcf.Write(t, "renamed.vcf")
+			p, err := ingest.Prepare(ctx, renamed, w.GenotypeDir, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Service.IngestDataset(ctx, testenv.Operator, &p.Dataset, p.Samples); err != nil {
+				t.Fatal(err)
+			}
+			if n := testenv.Count(t, w.Store, `SELECT COUNT(*) FROM dataset_samples WHERE sample_id LIKE 'BB%'`); n != len(people) {
+				t.Errorf("%d biobank sample IDs kept, want %d", n, len(people))
+			}
+
+			// A database from before: codes stored as sample IDs are
+			// blanked by migration 00009, biobank IDs kept.
+			for _, q := range []string{
+				`UPDATE dataset_samples SET sample_id = '` + string(people[0].Code) + `' WHERE sample_id = '' AND sample_index = 0`,
+				`UPDATE dataset_samples SET sample_id = 'EE` + string(people[1].Code) + `' WHERE sample_id = '' AND sample_index = 1`,
+				`DELETE FROM goose_db_version WHERE version_id >= 9`,
+			} {
+				if _, err := w.Store.DB().ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st := testenv.OpenStore(t, dsn)
+			if n := testenv.Count(t, st, `SELECT COUNT(*) FROM dataset_samples WHERE sample_id = ''`); n != len(people) {
+				t.Errorf("after migration: %d columns with no stored sample ID, want %d", n, len(people))
+			}
+			if n := testenv.Count(t, st, `SELECT COUNT(*) FROM dataset_samples WHERE sample_id LIKE 'BB%'`); n != len(people) {
+				t.Errorf("after migration: %d biobank sample IDs kept, want %d", n, len(people))
+			}
+		})
+	}
+}

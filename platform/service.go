@@ -454,6 +454,17 @@ func (s *Service) RegisterAlgorithm(ctx context.Context, p identity.Principal, v
 	})
 }
 
+// storedSampleID is the sample ID kept for a column: empty when it is a
+// personal code (a file whose columns are named by the persons' codes),
+// because personal codes are never stored — the pseudonym stands beside it
+// and the column index says which column is the person's.
+func storedSampleID(id string) string {
+	if _, err := identity.ParsePersonalCode(id); err == nil {
+		return ""
+	}
+	return id
+}
+
 // IngestDataset records a validated genotype dataset, creating persons for
 // its samples, and queues every consented active algorithm for them, all in
 // one transaction.
@@ -488,7 +499,7 @@ func (s *Service) Ingest(ctx context.Context, p identity.Principal, d *Dataset, 
 			if err := tx.UpsertPerson(person); err != nil {
 				return err
 			}
-			ds[i] = DatasetSample{Index: smp.Index, SampleID: smp.SampleID, Person: person.ID}
+			ds[i] = DatasetSample{Index: smp.Index, SampleID: storedSampleID(smp.SampleID), Person: person.ID}
 		}
 		if err := tx.InsertDataset(d, ds); err != nil {
 			return err

@@ -174,7 +174,7 @@ type Tx interface {
 type DatasetSample struct {
 	DatasetID int64  `json:"dataset_id"`
 	Index     int    `json:"index"`
-	SampleID  string `json:"sample_id"`
+	SampleID  string `json:"sample_id"` // empty when the column was named by a personal code
 	Person    string `json:"person"`
 }
 
