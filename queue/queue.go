@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/geneguard/geneguard/runner"
 	"github.com/geneguard/geneguard/store/sqlstore"
@@ -29,7 +30,7 @@ type Worker struct {
 func (w *Worker) Work(ctx context.Context, job *river.Job[sqlstore.ComputeArgs]) error {
 	out, err := w.Runner.Compute(ctx, job.Args.ComputeJob)
 	if err != nil {
-		return retryOrCancel(w.Log, job.ID, err)
+		return retryOrCancel(w.Log, job.JobRow, err)
 	}
 	if w.Log != nil {
 		w.Log.Debug("computed", "job", job.ID, "person", job.Args.Person, "algorithm", job.Args.AlgorithmID, "outcome", out)
@@ -52,7 +53,7 @@ type BatchWorker struct {
 func (w *BatchWorker) Work(ctx context.Context, job *river.Job[sqlstore.BatchArgs]) error {
 	out, err := w.Runner.ComputeBatch(ctx, job.Args.BatchJob)
 	if err != nil {
-		return retryOrCancel(w.Log, job.ID, err)
+		return retryOrCancel(w.Log, job.JobRow, err)
 	}
 	if w.Log != nil {
 		w.Log.Debug("computed batch", "job", job.ID, "algorithm", job.Args.AlgorithmID, "persons", len(job.Args.Persons), "outcomes", out)
@@ -64,12 +65,19 @@ func (w *BatchWorker) Work(ctx context.Context, job *river.Job[sqlstore.BatchArg
 // the job on a permanent one (a genome build the bundle is not for, a
 // malformed bundle or input): every retry would fail the same way, and the
 // runner has recorded the failed run once already.
-func retryOrCancel(log *slog.Logger, id int64, err error) error {
+//
+// A transient failure is said too (a changed genotype file, an unmounted
+// volume): an operator watching a worker must not see silence while jobs
+// keep failing.
+func retryOrCancel(log *slog.Logger, job *rivertype.JobRow, err error) error {
 	if !runner.IsPermanent(err) {
+		if log != nil {
+			log.Warn("job failed, will be retried", "job", job.ID, "attempt", job.Attempt, "of", job.MaxAttempts, "error", err)
+		}
 		return err
 	}
 	if log != nil {
-		log.Warn("job cancelled: permanent failure, not retried", "job", id, "error", err)
+		log.Warn("job cancelled: permanent failure, not retried", "job", job.ID, "error", err)
 	}
 	return river.JobCancel(err)
 }

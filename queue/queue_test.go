@@ -1,12 +1,16 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/geneguard/geneguard/runner"
 )
@@ -14,14 +18,22 @@ import (
 // TestRetryOrCancel: a permanent failure cancels the job (River will not
 // run it again); a transient one is returned as is, for River to retry.
 func TestRetryOrCancel(t *testing.T) {
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	job := &rivertype.JobRow{ID: 1, Attempt: 2, MaxAttempts: 10}
 	perm := fmt.Errorf("runner: x: %w", &runner.PermanentError{Err: errors.New("pgx: genome build mismatch")})
 	var ce *river.JobCancelError
-	if err := retryOrCancel(nil, 1, perm); !errors.As(err, &ce) || !errors.Is(err, perm) {
+	if err := retryOrCancel(log, job, perm); !errors.As(err, &ce) || !errors.Is(err, perm) {
 		t.Errorf("permanent: %v (%T); want a JobCancelError wrapping it", err, err)
 	}
 	for _, transient := range []error{errors.New("database is locked"), context.DeadlineExceeded} {
-		if err := retryOrCancel(nil, 1, transient); err != transient {
+		if err := retryOrCancel(log, job, transient); err != transient {
 			t.Errorf("transient %v: got %v; want it returned unchanged", transient, err)
+		}
+	}
+	for _, want := range []string{"job cancelled: permanent failure", "job failed, will be retried", "attempt=2", "database is locked"} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("log does not say %q:\n%s", want, logged.String())
 		}
 	}
 }
