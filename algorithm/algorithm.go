@@ -7,12 +7,16 @@
 package algorithm
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -122,6 +126,25 @@ func (m Manifest) ListsDrug(drug string) bool {
 // ErrInvalid is wrapped by manifest validation failures.
 var ErrInvalid = errors.New("invalid algorithm")
 
+// ParseManifest decodes a manifest's JSON strictly: an unknown field (a
+// misspelt "inputs" would otherwise read as no inputs) and anything after
+// the manifest object (a second object, a stray bracket from an edit) are
+// refused, so what is registered is exactly what the file says. It does
+// not Validate; New does.
+func ParseManifest(b []byte) (Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		return Manifest{}, fmt.Errorf("%w: data after the manifest object (which ends at byte %d): the file must hold one JSON object", ErrInvalid, end)
+	}
+	return m, nil
+}
+
 // New builds a draft version and computes its address.
 func New(m Manifest, files map[string][]byte, submitter string) (*Version, error) {
 	if err := m.Validate(); err != nil {
@@ -132,19 +155,95 @@ func New(m Manifest, files map[string][]byte, submitter string) (*Version, error
 	return v, nil
 }
 
-// Validate checks the manifest is complete enough to review.
+// Attributes are the person attributes a manifest may declare: exactly
+// those the runner can supply (runner.attributes). Any other name would be
+// registered, approved and then silently never handed to the engine.
+var Attributes = []string{"age", "sex"}
+
+// MaxAge bounds an age milestone: no one is recomputed at an age nobody
+// reaches, and a typo such as 500 is refused rather than never firing.
+const MaxAge = 130
+
+// MaxIDLen bounds an id: it appears in URLs, file names and consent records.
+const MaxIDLen = 64
+
+// readsGenotypes lists the kinds whose engine reads genotypes (pgx, prs and
+// monogenic all do). Such a manifest must declare them: "algorithms see only
+// what they declare" (ARCHITECTURE decision 5), so a version saying
+// genotypes: false while its engine reads them must not be registered.
+var readsGenotypes = map[Kind]bool{KindPGx: true, KindPRS: true, KindMonogenic: true}
+
+// Validate checks the manifest is complete and says truthfully what the
+// algorithm reads, before anything is registered: every path (CLI submit,
+// built-ins, tests) goes through New, so the rules hold for all. Each
+// refusal names the field and what is allowed.
 func (m Manifest) Validate() error {
+	if strings.TrimSpace(m.ID) == "" {
+		return fmt.Errorf("%w: manifest has no id (required, not blank)", ErrInvalid)
+	}
+	if !validID(m.ID) {
+		return fmt.Errorf("%w: id %q: use 1-%d lower-case letters, digits, '.', '_' or '-', starting with a letter or digit (ids appear in URLs, file names and consent records)", ErrInvalid, m.ID, MaxIDLen)
+	}
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s: "+format, append([]any{ErrInvalid, m.ID}, a...)...)
+	}
 	switch {
-	case m.ID == "":
-		return fmt.Errorf("%w: manifest has no id", ErrInvalid)
-	case m.Version == "":
-		return fmt.Errorf("%w: %s: manifest has no version", ErrInvalid, m.ID)
+	case strings.TrimSpace(m.Version) == "":
+		return fail("manifest has no version (required, not blank)")
 	case m.Kind != KindPGx && m.Kind != KindPRS && m.Kind != KindMonogenic:
-		return fmt.Errorf("%w: %s: kind %q is not one of pgx, prs, monogenic", ErrInvalid, m.ID, m.Kind)
-	case m.Title == "" || m.Purpose == "":
-		return fmt.Errorf("%w: %s: manifest needs a title and a plain-language purpose", ErrInvalid, m.ID)
+		return fail("kind %q is not one of pgx, prs, monogenic", m.Kind)
+	case strings.TrimSpace(m.Title) == "":
+		return fail("manifest has no title (required, not blank)")
+	case strings.TrimSpace(m.Purpose) == "":
+		return fail("manifest has no purpose, the plain-language text a patient reads before opting in (required, not blank)")
+	case readsGenotypes[m.Kind] && !m.Inputs.Genotypes:
+		return fail("inputs.genotypes is false, but the %s engine reads genotypes: declare \"genotypes\": true", m.Kind)
+	case len(m.Drugs) > 0 && m.Kind != KindPGx:
+		return fail("drugs are for pgx algorithms only (a prescription triggers them); this one is %s", m.Kind)
+	}
+	seen := map[string]bool{}
+	for _, a := range m.Inputs.Attributes {
+		if !slices.Contains(Attributes, a) {
+			return fail("inputs.attributes: %q is not an attribute the runner supplies; allowed: %s", a, strings.Join(Attributes, ", "))
+		}
+		if seen[a] {
+			return fail("inputs.attributes: %q is listed twice", a)
+		}
+		seen[a] = true
+	}
+	if len(m.AgeMilestones) > 0 && !m.DeclaresAttribute("age") {
+		return fail("age_milestones need the \"age\" attribute in inputs.attributes (the age is what changes at a milestone)")
+	}
+	ages := map[int]bool{}
+	for _, age := range m.AgeMilestones {
+		if age < 0 || age > MaxAge {
+			return fail("age_milestones: %d is not an age from 0 to %d", age, MaxAge)
+		}
+		if ages[age] {
+			return fail("age_milestones: %d is listed twice", age)
+		}
+		ages[age] = true
 	}
 	return nil
+}
+
+// validID reports whether id is a conservative slug: 1-MaxIDLen bytes of
+// a-z, 0-9, '.', '_', '-', starting with a letter or digit. No spaces,
+// slashes or upper case: an id never needs escaping or case folding.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Canonical is the byte string the hash covers: the manifest and every

@@ -68,6 +68,25 @@ func status(t *testing.T, w *testenv.World, hash string) algorithm.Status {
 	return v.Status
 }
 
+// TestSubmitRefusesInvalidManifest: a version built without algorithm.New
+// (so its manifest was never validated) is refused by the service with the
+// manifest's reason, and nothing is registered.
+func TestSubmitRefusesInvalidManifest(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		f := newFixture(t, b)
+		ctx := context.Background()
+		m := f.PGx.Manifest
+		m.Version = "rev-no-genotypes"
+		m.Inputs.Genotypes = false
+		v := &algorithm.Version{Manifest: m, Files: f.PGx.Files}
+		v.Hash = v.ComputeHash()
+		wantCode(t, "submit", f.Service.SubmitAlgorithm(ctx, provider, v), platform.CodeInvalid, `inputs.genotypes is false, but the pgx engine reads genotypes`)
+		if _, err := f.Service.AlgorithmVersion(ctx, identity.System, v.Hash); platform.ErrorCode(err) != platform.CodeNotFound {
+			t.Errorf("the refused version was registered (look-up: %v)", err)
+		}
+	})
+}
+
 // TestLifecycleFourEyes walks a version from draft to retired: nothing is
 // approved before validation, the submitter cannot approve their own
 // version even with the governance role, only the board activates, and

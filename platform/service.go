@@ -445,6 +445,11 @@ func (s *Service) RegisterAlgorithm(ctx context.Context, p identity.Principal, v
 	if err != nil {
 		return err
 	}
+	// algorithm.New validated the manifest, but a Version can be built by
+	// hand: the manifest rules hold for whatever is registered.
+	if err := v.Manifest.Validate(); err != nil {
+		return &Error{Code: CodeInvalid, Message: err.Error(), Err: err}
+	}
 	v.SubmittedBy = submitter
 	return s.store.InTx(ctx, func(tx Tx) error {
 		if err := tx.InsertAlgorithm(v); err != nil {

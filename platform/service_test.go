@@ -320,7 +320,7 @@ func TestAuthorisation(t *testing.T) {
 			_, err := f.Service.IngestDataset(ctx, p, &d, prepared.Samples)
 			return err
 		}
-		v2, err := algorithm.New(algorithm.Manifest{ID: "x", Version: "1", Kind: algorithm.KindPRS, Title: "x", Purpose: "x"}, nil, "x")
+		v2, err := algorithm.New(algorithm.Manifest{ID: "x", Version: "1", Kind: algorithm.KindPRS, Title: "x", Purpose: "x", Inputs: algorithm.InputSpec{Genotypes: true}}, nil, "x")
 		if err != nil {
 			t.Fatal(err)
 		}

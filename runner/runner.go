@@ -581,7 +581,9 @@ func (r *Runner) now() time.Time {
 	return time.Now().UTC()
 }
 
-// attributes returns only the declared attributes of the person.
+// attributes returns only the declared attributes of the person. The names
+// it knows are algorithm.Attributes, the only ones a manifest may declare;
+// the two are kept equal by TestEveryAllowedAttributeSupplied.
 func attributes(declared []string, p *platform.Person, now time.Time) map[string]string {
 	out := map[string]string{}
 	for _, a := range declared {

@@ -154,11 +154,9 @@ func algorithmSubmit(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	var m algorithm.Manifest
-	dec := json.NewDecoder(strings.NewReader(string(mb)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return fmt.Errorf("manifest %s: %v", *manifest, err)
+	m, err := algorithm.ParseManifest(mb)
+	if err != nil {
+		return fmt.Errorf("manifest %s: %w", *manifest, err)
 	}
 	files := map[string][]byte{}
 	for _, dir := range []string{*filesDir, *pgxDir} {

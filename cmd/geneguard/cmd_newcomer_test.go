@@ -361,3 +361,74 @@ func TestServeDemoLoginStaff(t *testing.T) {
 		t.Errorf("governance page as the board: %d\n%s", resp.StatusCode, body)
 	}
 }
+
+// TestSubmitMalformedManifest: `algorithm submit` refuses a manifest that
+// misstates its inputs or is malformed (genotypes: false for a PGx engine
+// that reads them, an attribute the runner cannot supply, an id that is no
+// slug, JSON after the manifest object) with the reason, and registers
+// nothing: no version and no audit event.
+func TestSubmitMalformedManifest(t *testing.T) {
+	data := dataDir(t)
+	dsn := filepath.Join(data, "geneguard.db")
+	w := testenv.NewWorld(t, dsn)
+	db := []string{"--db", dsn, "--data", data}
+	manifest, bundle := pgxVersionWithCases(t, w, "2026.malformed")
+	good, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(f func(m *algorithm.Manifest)) []byte {
+		m, err := algorithm.ParseManifest(good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(&m)
+		b, _ := json.Marshal(m)
+		return b
+	}
+	registered := func() int {
+		var vs []json.RawMessage
+		if err := json.Unmarshal([]byte(mustRun(t, append([]string{"algorithm", "list", "--format", "json"}, db...)...)), &vs); err != nil {
+			t.Fatal(err)
+		}
+		return len(vs)
+	}
+	before, events := registered(), len(testenv.AuditLog(t, w.Store))
+	for _, c := range []struct {
+		name     string
+		manifest []byte
+		want     string
+	}{
+		{"genotypes false", edit(func(m *algorithm.Manifest) { m.Inputs.Genotypes = false }),
+			`inputs.genotypes is false, but the pgx engine reads genotypes: declare "genotypes": true`},
+		{"unknown attribute", edit(func(m *algorithm.Manifest) { m.Inputs.Attributes = []string{"shoe_size"} }),
+			`inputs.attributes: "shoe_size" is not an attribute the runner supplies; allowed: age, sex`},
+		{"id not a slug", edit(func(m *algorithm.Manifest) { m.ID = "Bad Id/../x" }),
+			`id "Bad Id/../x": use 1-64 lower-case letters, digits, '.', '_' or '-'`},
+		{"trailing JSON", append(append([]byte{}, good...), `{"id": "x"}`...),
+			"data after the manifest object"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(manifest, c.manifest, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errb := runCommand(append([]string{"algorithm", "submit", "--manifest", manifest, "--files", bundle, "--as", "alice"}, db...)...)
+			if code != 1 || !strings.Contains(errb, "manifest "+manifest+": invalid algorithm: ") || !strings.Contains(errb, c.want) || strings.Contains(out, "submitted") {
+				t.Errorf("submit: exit %d, stdout %q, stderr %q; want exit 1 saying %q", code, out, errb, c.want)
+			}
+		})
+	}
+	if n := registered(); n != before {
+		t.Errorf("%d versions registered after the refusals, %d before", n, before)
+	}
+	if n := len(testenv.AuditLog(t, w.Store)); n != events {
+		t.Errorf("the refusals wrote %d audit events", n-events)
+	}
+	// The same manifest, well-formed, is registered: the refusals were the
+	// manifest's, not the setup's.
+	os.WriteFile(manifest, good, 0o644)
+	mustRun(t, append([]string{"algorithm", "submit", "--manifest", manifest, "--files", bundle, "--as", "alice"}, db...)...)
+	if n := registered(); n != before+1 {
+		t.Errorf("%d versions after the good submission, %d before", n, before)
+	}
+}
