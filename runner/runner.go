@@ -431,7 +431,11 @@ func (r *Runner) write(ctx context.Context, v *algorithm.Version, trig result.Tr
 				}
 				w := w
 				events = append(events, func() error {
-					details := map[string]string{"version_hash": v.Hash, "input_fingerprint": w.fp, "result": strconv.FormatInt(w.res.ID, 10), "dataset": strconv.FormatInt(w.ds.ID, 10), "worker": r.Worker, "duration_ms": strconv.FormatInt(w.ms, 10), "outcome": runOutcome[w.outcome], "result_sha256": w.hash}
+					details := map[string]string{"version_hash": v.Hash, "input_fingerprint": w.fp, "result": strconv.FormatInt(w.res.ID, 10), "dataset": strconv.FormatInt(w.ds.ID, 10), "worker": r.Worker, "duration_ms": strconv.FormatInt(w.ms, 10), "outcome": runOutcome[w.outcome], "result_sha256": w.hash,
+						// The column read: audit verify checks it against the
+						// dataset's verified mapping, so a mapping altered
+						// while this ran (and put back) still shows.
+						"column": strconv.Itoa(w.smp.Index)}
 					return tx.Audit(platform.AuditEntry{
 						Actor: identity.System.Subject, Role: string(identity.RoleSystem), Person: w.id,
 						Action: "run", Object: v.Manifest.ID + "@" + v.Manifest.Version, Purpose: string(trig),

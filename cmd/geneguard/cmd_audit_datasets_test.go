@@ -98,3 +98,34 @@ func TestAuditVerifyDatasets(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditVerifyMappingAlteredWhileRunning: a sample mapping altered in
+// SQL while a computation ran (so one person's result came from another's
+// column) and then put back still fails verify: each run event records
+// the column it read, and results are checked against the verified
+// mapping.
+func TestAuditVerifyMappingAlteredWhileRunning(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			w, people, data, dsn := auditWorld(t, b, 2)
+			auditCheckpoint(t, dsn, data)
+			verifyOK, verifyFails := auditVerifier(t, dsn, data, "datasets OK: 1 match")
+			verifyOK("honest")
+			p0, p1 := w.Pseudo.Pseudonym(people[0].Code), w.Pseudo.Pseudonym(people[1].Code)
+			var c0 int
+			if err := w.Store.DB().QueryRowContext(context.Background(), `SELECT sample_index FROM dataset_samples WHERE person_id = '`+p0+`'`).Scan(&c0); err != nil || c0 > 1 {
+				t.Fatalf("the first person's column: %d, %v", c0, err)
+			}
+			mapping := func(atC0, other string) {
+				t.Helper()
+				tamperSQL(t, dsn, `UPDATE dataset_samples SET person_id = CASE sample_index WHEN ? THEN ? ELSE ? END WHERE sample_index IN (0, 1)`, c0, atC0, other)
+			}
+			mapping(p1, p0) // the two persons' columns exchanged
+			w.Grant(t, w.SignIn(t, people[0].Code), demo.PGxAlgorithmID)
+			w.Drain(t)
+			mapping(p0, p1) // and put back
+			verifyFails("mapping altered while a result was computed, then put back",
+				fmt.Sprintf("computed from column %d of dataset 1, but the dataset's verified mapping gives the person column %d: the mapping was altered while it ran", 1-c0, c0))
+		})
+	}
+}

@@ -739,13 +739,15 @@ func (s *Store) VerifyAudit(ctx context.Context, v note.Verifier, external ...[]
 		}
 	}
 	// The log is intact; now the results it vouches for.
-	if err := s.verifyResults(ctx, runs, currency, upto, r.End(), &sum); err != nil {
+	// Datasets first: results are checked against their verified mappings.
+	columns := datasetColumns{}
+	if err := s.verifyDatasets(ctx, datasets, datasetUpto, r.End(), &sum, columns); err != nil {
+		return sum, err
+	}
+	if err := s.verifyResults(ctx, runs, currency, columns, upto, r.End(), &sum); err != nil {
 		return sum, err
 	}
 	if err := s.verifyConsents(ctx, consents, consentUpto, r.End(), &sum); err != nil {
-		return sum, err
-	}
-	if err := s.verifyDatasets(ctx, datasets, datasetUpto, r.End(), &sum); err != nil {
 		return sum, err
 	}
 	if stateErr != nil {

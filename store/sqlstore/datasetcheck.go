@@ -63,6 +63,19 @@ func datasetObject(e audit.Event) (int64, bool) {
 	return id, err == nil
 }
 
+// datasetColumns is the verified mapping of every dataset checked: each
+// person's column, by dataset. Results are checked against it: each run
+// event records the column it read.
+type datasetColumns map[int64]map[string]int
+
+// of is person's column in dataset; false when the dataset was not
+// checked (ingested while verify ran, or before mappings were hashed) or
+// does not map the person.
+func (dc datasetColumns) of(dataset int64, person string) (int, bool) {
+	c, ok := dc[dataset][person]
+	return c, ok
+}
+
 // datasetRow is a stored dataset with the hash of its sample mapping.
 type datasetRow struct {
 	records                     int
@@ -70,6 +83,7 @@ type datasetRow struct {
 	sha256, file, build, source string
 	at                          time.Time
 	samplesHash                 string
+	columns                     map[string]int // person -> column
 }
 
 // mismatch is why row c disagrees with the event, "" when it agrees.
@@ -118,7 +132,7 @@ func (s *Store) maxDatasetID(ctx context.Context) (int64, error) {
 // *platform.DatasetTamperError it finds. size is the number of events the
 // verification read: a dataset whose event came later (ingested while
 // verify ran) is counted in sum.DatasetsNew, not failed.
-func (s *Store) verifyDatasets(ctx context.Context, dl datasetLog, upto int64, size uint64, sum *platform.AuditSummary) error {
+func (s *Store) verifyDatasets(ctx context.Context, dl datasetLog, upto int64, size uint64, sum *platform.AuditSummary, columns datasetColumns) error {
 	ids, err := s.datasetIDs(ctx, upto)
 	if err != nil {
 		return err
@@ -146,6 +160,9 @@ func (s *Store) verifyDatasets(ctx context.Context, dl datasetLog, upto int64, s
 		ref.used = true
 		if why := ref.mismatch(c); why != "" {
 			return &platform.DatasetTamperError{Dataset: id, Event: ref.seq, HasEvent: true, Reason: why}
+		}
+		if _, hashed := ref.details["samples_sha256"]; hashed {
+			columns[id] = c.columns // verified: the event recorded its hash
 		}
 		sum.Datasets++
 	}
@@ -228,5 +245,9 @@ func (s *Store) datasetRow(ctx context.Context, id int64) (datasetRow, bool, err
 		return c, false, fmt.Errorf("sqlstore: verify datasets: %w", err)
 	}
 	c.samplesHash = platform.SamplesHash(samples)
+	c.columns = make(map[string]int, len(samples))
+	for _, smp := range samples {
+		c.columns[smp.Person] = smp.Index
+	}
 	return c, true, nil
 }

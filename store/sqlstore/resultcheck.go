@@ -30,6 +30,7 @@ type runRef struct {
 	created  bool   // an event with outcome new-result names it
 	at       time.Time
 	atSeq    uint64
+	column   int // the column the creating event read; -1 when not recorded
 	conflict *platform.ResultTamperError
 }
 
@@ -52,7 +53,7 @@ func (rr resultRuns) note(row indexedRow) {
 	}
 	ref := rr[id]
 	if ref == nil {
-		ref = &runRef{seq: row.Seq}
+		ref = &runRef{seq: row.Seq, column: -1}
 		rr[id] = ref
 	}
 	if h := e.Details["result_sha256"]; h != "" {
@@ -66,6 +67,9 @@ func (rr resultRuns) note(row indexedRow) {
 	}
 	if e.Details["outcome"] == platform.RunNewResult && !ref.created {
 		ref.created, ref.at, ref.atSeq = true, e.Time, row.Seq
+		if c, err := strconv.Atoi(e.Details["column"]); err == nil {
+			ref.column = c
+		}
 	}
 }
 
@@ -84,7 +88,7 @@ func (s *Store) maxResultID(ctx context.Context) (int64, error) {
 // number of events the verification read: a result whose run event came
 // later (written while verify ran) is counted in sum.ResultsNew, not
 // failed.
-func (s *Store) verifyResults(ctx context.Context, runs resultRuns, rc *resultCurrency, upto int64, size uint64, sum *platform.AuditSummary) error {
+func (s *Store) verifyResults(ctx context.Context, runs resultRuns, rc *resultCurrency, columns datasetColumns, upto int64, size uint64, sum *platform.AuditSummary) error {
 	seen := make(map[int64]bool, len(runs))
 	var next int64
 	for {
@@ -120,6 +124,10 @@ func (s *Store) verifyResults(ctx context.Context, runs resultRuns, rc *resultCu
 					return &platform.ResultTamperError{Result: r.ID, Event: ref.hashSeq, HasEvent: true,
 						Reason: fmt.Sprintf("the stored row hashes to %s, but the run event recorded %s: the row was altered", got, ref.hash)}
 				}
+			}
+			if col, ok := columns.of(r.DatasetID, r.Person); ok && ref.created && ref.column >= 0 && col != ref.column {
+				return &platform.ResultTamperError{Result: r.ID, Event: ref.atSeq, HasEvent: true,
+					Reason: fmt.Sprintf("it was computed from column %d of dataset %d, but the dataset's verified mapping gives the person column %d: the mapping was altered while it ran", ref.column, r.DatasetID, col)}
 			}
 			if te, err := s.checkCurrency(ctx, rc, r, size); err != nil || te != nil {
 				if err != nil {
