@@ -33,7 +33,10 @@ type Dataset struct {
 	// again with a corrected map, but not twice with the same one.
 	SHA256 string `json:"sha256"`
 	// FileSHA256 is the file's own SHA-256 when SHA256 also covers a
-	// sample map; it is not stored (the stored copy is named by it).
+	// sample map (at ingest); read back from the store it is always set
+	// (the datasets.file_sha256 column, checked by audit verify), and the
+	// runner opens and checks the stored copy by it, never trusting the
+	// recorded path to name the right file.
 	FileSHA256 string `json:"file_sha256,omitempty"`
 	// SampleMapSHA256 is the hash of the canonical sample map, when one
 	// was given; not stored.

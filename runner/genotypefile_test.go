@@ -121,3 +121,47 @@ func TestGenotypeFileReadFromTheStore(t *testing.T) {
 		}
 	})
 }
+
+// TestDatasetPathNotTrusted: a dataset's recorded path edited in SQL to
+// point at another dataset's stored file does not give anyone results from
+// that file: the runner opens the copy named by the dataset's file hash
+// (which audit verify checks), and a path naming another file is refused
+// by its hash when it is all there is.
+func TestDatasetPathNotTrusted(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		w, _, path, job := consentedFile(t, b)
+		other, _ := w.Ingest(t, testenv.DemoVCF(t, demo.Cohort(5)[2:]).Write(t, "other.vcf"))
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if b.Name != "sqlite" {
+				q = strings.Replace(strings.Replace(q, "?", "$1", 1), "?", "$2", 1)
+			}
+			if _, err := w.Store.DB().ExecContext(ctx, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := w.Runner.Compute(ctx, job); err != nil || got != runner.OutcomeComputed {
+			t.Fatalf("honest: %v, %v", got, err)
+		}
+		exec(`UPDATE datasets SET path = ? WHERE path = ?`, other.Dataset.Path, path)
+
+		// Only the path to go by: refused by the hash.
+		dir := w.Runner.GenotypeDir
+		w.Runner.GenotypeDir = ""
+		_, err := w.Runner.Compute(ctx, job)
+		var ce *runner.ChangedFileError
+		if !errors.As(err, &ce) {
+			t.Fatalf("path pointed at another file: err = %v, want a ChangedFileError", err)
+		}
+		// With the store: the dataset's own copy, by its hash — the same
+		// input as before, so nothing new.
+		w.Runner.GenotypeDir = dir
+		if got, err := w.Runner.Compute(ctx, job); err != nil || got != runner.OutcomeExisting {
+			t.Fatalf("with the store: %v, %v; want the existing result (the dataset's own file)", got, err)
+		}
+		if rs := storedResults(t, w, job.Person); len(rs) != 1 {
+			t.Errorf("%d results, want the one honest result", len(rs))
+		}
+	})
+}

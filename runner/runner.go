@@ -79,11 +79,20 @@ type Runner struct {
 }
 
 // datasetFile is where dataset ds's file is read and the SHA-256 its bytes
-// must have: its name is that hash ("<sha256>.vcf[.gz]"). want is "" for a
-// file not named so (not from ingest), which is read unchecked.
+// must have: the dataset's file hash (audit verify checks it against the
+// ingest event), and the stored copy is named by it ("<sha256>.vcf[.gz]").
+// The recorded path is used only when it names that copy, so an edited
+// path cannot point a dataset at another file. want is "" only for a
+// dataset with no file hash whose file is not named so (not from ingest).
 func (r *Runner) datasetFile(ds *platform.Dataset) (path, want string, err error) {
 	name := filepath.Base(ds.Path)
-	if h, _, _ := strings.Cut(name, "."); len(h) == sha256.Size*2 {
+	if want = ds.FileSHA256; want != "" {
+		ext := ".vcf"
+		if strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".bgz") {
+			ext = ".vcf.gz"
+		}
+		name = want + ext
+	} else if h, _, _ := strings.Cut(name, "."); len(h) == sha256.Size*2 {
 		if _, err := hex.DecodeString(h); err == nil {
 			want = h
 		}
@@ -92,7 +101,11 @@ func (r *Runner) datasetFile(ds *platform.Dataset) (path, want string, err error
 		return ds.Path, want, nil
 	}
 	local := filepath.Join(r.GenotypeDir, name)
-	for _, p := range []string{local, ds.Path} {
+	candidates := []string{local}
+	if filepath.Base(ds.Path) == name {
+		candidates = append(candidates, ds.Path)
+	}
+	for _, p := range candidates {
 		if _, err := os.Stat(p); err == nil {
 			return p, want, nil
 		}

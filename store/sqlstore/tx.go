@@ -129,12 +129,12 @@ func (t *tx) InsertDataset(d *platform.Dataset, samples []platform.DatasetSample
 func (t *tx) LatestSample(person string) (*platform.Dataset, *platform.DatasetSample, error) {
 	var d platform.Dataset
 	var smp platform.DatasetSample
-	err := t.queryRow(`SELECT d.id, d.sha256, d.path, d.build, d.samples, d.records, d.source, d.created_at, s.sample_index, s.sample_id
+	err := t.queryRow(`SELECT d.id, d.sha256, d.file_sha256, d.path, d.build, d.samples, d.records, d.source, d.created_at, s.sample_index, s.sample_id
 		FROM dataset_samples s JOIN datasets d ON d.id = s.dataset_id
 		WHERE s.person_id = ?
 		AND NOT EXISTS (SELECT 1 FROM datasets n WHERE n.file_sha256 = d.file_sha256 AND n.id > d.id)
 		ORDER BY d.id DESC LIMIT 1`, person).
-		Scan(&d.ID, &d.SHA256, &d.Path, &d.Build, &d.Samples, &d.Records, &d.Source, &d.CreatedAt, &smp.Index, &smp.SampleID)
+		Scan(&d.ID, &d.SHA256, &d.FileSHA256, &d.Path, &d.Build, &d.Samples, &d.Records, &d.Source, &d.CreatedAt, &smp.Index, &smp.SampleID)
 	if err != nil {
 		return nil, nil, notFound(err, "no genotypes for person %s", person)
 	}
