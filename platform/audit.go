@@ -286,6 +286,9 @@ func (a *Auditor) consistentWith(ctx context.Context, last []byte) error {
 // it too. Errors: *auditlog.TamperError naming the first bad index,
 // *auditlog.CheckpointError for a stored checkpoint that does not open.
 func (a *Auditor) Verify(ctx context.Context, external ...[]byte) (AuditSummary, error) {
+	if a.verifier == nil && len(external) > 0 {
+		return AuditSummary{}, fmt.Errorf("a checkpoint kept outside the database was given: %w", ErrNoVerifierKey)
+	}
 	return a.log.VerifyAudit(ctx, a.verifier, external...)
 }
 

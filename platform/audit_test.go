@@ -200,3 +200,20 @@ func TestRunCheckpoints(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestAuditorWithoutKeyRefusesExternal: an auditor made without a verifier
+// key (nothing signed yet) refuses an outside checkpoint it cannot open,
+// instead of failing deep inside the signature check.
+func TestAuditorWithoutKeyRefusesExternal(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.SQLiteDSN(t))
+	a, err := platform.NewAuditor(w.Store, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Verify(context.Background(), []byte("some checkpoint")); !errors.Is(err, platform.ErrNoVerifierKey) {
+		t.Errorf("verify with an outside checkpoint and no key: %v, want ErrNoVerifierKey", err)
+	}
+	if _, err := a.Verify(context.Background()); err != nil {
+		t.Errorf("verify with no key and nothing signed: %v", err)
+	}
+}

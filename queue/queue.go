@@ -72,7 +72,11 @@ func (w *BatchWorker) Work(ctx context.Context, job *river.Job[sqlstore.BatchArg
 func retryOrCancel(log *slog.Logger, job *rivertype.JobRow, err error) error {
 	if !runner.IsPermanent(err) {
 		if log != nil {
-			log.Warn("job failed, will be retried", "job", job.ID, "attempt", job.Attempt, "of", job.MaxAttempts, "error", err)
+			what := "job failed, will be retried"
+			if job.Attempt >= job.MaxAttempts {
+				what = "job failed on its last attempt: discarded, not retried"
+			}
+			log.Warn(what, "job", job.ID, "attempt", job.Attempt, "of", job.MaxAttempts, "error", err)
 		}
 		return err
 	}

@@ -31,7 +31,11 @@ func TestRetryOrCancel(t *testing.T) {
 			t.Errorf("transient %v: got %v; want it returned unchanged", transient, err)
 		}
 	}
-	for _, want := range []string{"job cancelled: permanent failure", "job failed, will be retried", "attempt=2", "database is locked"} {
+	last := &rivertype.JobRow{ID: 2, Attempt: 10, MaxAttempts: 10}
+	if err := retryOrCancel(log, last, errors.New("disk gone")); err == nil {
+		t.Error("a transient failure on the last attempt was swallowed")
+	}
+	for _, want := range []string{"job cancelled: permanent failure", "job failed, will be retried", "attempt=2", "database is locked", "job failed on its last attempt: discarded"} {
 		if !strings.Contains(logged.String(), want) {
 			t.Errorf("log does not say %q:\n%s", want, logged.String())
 		}
