@@ -792,6 +792,26 @@ func scanRecords(path, want string, fn func(line []byte) error) error {
 	return nil
 }
 
+// CheckDatasetFile hashes dataset ds's stored file whole, found as a run
+// would find it: nil when its bytes hash to the dataset's file hash, a
+// *ChangedFileError when they do not, else why it could not be read.
+func (r *Runner) CheckDatasetFile(ds *platform.Dataset) error {
+	path, want, err := r.datasetFile(ds)
+	if err != nil {
+		return err
+	}
+	if want == "" {
+		return fmt.Errorf("dataset %d has no file hash to check %s against", ds.ID, path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return err
+	}
+	if ce := checkFile(path, want); ce != nil {
+		return ce
+	}
+	return nil
+}
+
 // checkFile hashes the file at path whole: a *ChangedFileError when its
 // bytes do not hash to want, else nil (also when want is "" or the file
 // cannot be read: the read error speaks for itself).

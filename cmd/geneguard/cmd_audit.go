@@ -20,6 +20,7 @@ import (
 	"github.com/geneguard/geneguard/audit"
 	"github.com/geneguard/geneguard/identity"
 	"github.com/geneguard/geneguard/platform"
+	"github.com/geneguard/geneguard/runner"
 	"github.com/geneguard/geneguard/store/sqlstore"
 )
 
@@ -177,6 +178,7 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := newFlagSet("audit verify", "Recomputes the Merkle tree from every stored event and checks each stored checkpoint's\nsignature and root against it (which also proves them consistent with each other), the\nindex columns against the hashed events, every result row against the content hash its\nrun event recorded, every consent row against the consent event that recorded it (and\nevery such event against its row), every genotype dataset and its sample mapping against\nits ingest event, and the derived proof state. Exits non-zero naming the first tampered\nindex (or result, consent or dataset row and event index). Also checks the --state file\nand --from-checkpoint.", stderr)
 	f := addAuditFlags(fs, true)
 	from := fs.String("from-checkpoint", "", "a signed checkpoint kept elsewhere (a receipt's, a witness's) that the log must be consistent with")
+	genotypes := fs.Bool("genotypes", false, "also hash every stored genotype file in DATA/genotypes against its dataset's file hash (reads them all; workers check each file at every read anyway)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -239,9 +241,22 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if sum.ConsentsNew > 0 {
 		fmt.Fprintf(stdout, "%d consents were changed while verifying: checked next time\n", sum.ConsentsNew)
 	}
-	fmt.Fprintf(stdout, "datasets OK: %d match the ingest event that recorded them (file, build, sample mapping)\n", sum.Datasets)
+	fmt.Fprintf(stdout, "datasets OK: %d match the ingest event that recorded them (file hash, build, sample mapping)\n", sum.Datasets)
 	if sum.DatasetsNew > 0 {
 		fmt.Fprintf(stdout, "%d datasets were ingested while verifying: checked next time\n", sum.DatasetsNew)
+	}
+	if *genotypes {
+		files, err := st.DatasetFiles(ctx)
+		if err != nil {
+			return err
+		}
+		r := &runner.Runner{GenotypeDir: filepath.Join(*f.data, "genotypes")}
+		for i := range files {
+			if err := r.CheckDatasetFile(&files[i]); err != nil {
+				return fmt.Errorf("verification FAILED: dataset %d: %w", files[i].ID, err)
+			}
+		}
+		fmt.Fprintf(stdout, "genotype files OK: %d hash to their dataset's file hash\n", len(files))
 	}
 	for _, n := range names {
 		fmt.Fprintf(stdout, "consistent with %s\n", n)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +129,32 @@ func TestAuditVerifyMappingAlteredWhileRunning(t *testing.T) {
 			verifyFails("mapping altered while a result was computed, then put back",
 				fmt.Sprintf("computed from column %d of dataset 1, but the dataset's verified mapping gives the person column %d: the mapping was altered while it ran", 1-c0, c0))
 		})
+	}
+}
+
+// TestAuditVerifyGenotypeFiles: `audit verify --genotypes` hashes every
+// stored genotype file against its dataset's file hash and names a file
+// changed after ingest.
+func TestAuditVerifyGenotypeFiles(t *testing.T) {
+	w, _, data, dsn := auditWorld(t, testenv.Backends(t)[0], 2)
+	verify := func() (int, string, string) {
+		return auditCLI(t, "verify", "--genotypes", "--db", dsn, "--data", data)
+	}
+	if code, out, errOut := verify(); code != 0 || !strings.Contains(out, "genotype files OK: 1 hash to their dataset's file hash") {
+		t.Fatalf("honest files: exit %d:\n%s%s", code, out, errOut)
+	}
+	var path string
+	if err := w.Store.DB().QueryRowContext(context.Background(), `SELECT path FROM datasets`).Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(bytes.Clone(orig), "x"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := verify(); code != 1 || !strings.Contains(errOut, "dataset 1: genotype file "+path+" was changed after ingest") {
+		t.Errorf("changed file: exit %d:\n%s%s", code, out, errOut)
 	}
 }

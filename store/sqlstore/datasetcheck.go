@@ -197,6 +197,25 @@ func (s *Store) verifyDatasets(ctx context.Context, dl datasetLog, upto int64, s
 	return nil
 }
 
+// DatasetFiles lists every dataset's id, file hash and recorded path: what
+// `audit verify --genotypes` needs to hash the stored files.
+func (s *Store) DatasetFiles(ctx context.Context) ([]platform.Dataset, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, file_sha256, path FROM datasets ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: dataset files: %w", err)
+	}
+	defer rows.Close()
+	var out []platform.Dataset
+	for rows.Next() {
+		var d platform.Dataset
+		if err := rows.Scan(&d.ID, &d.FileSHA256, &d.Path); err != nil {
+			return nil, fmt.Errorf("sqlstore: dataset files: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
 // datasetIDs lists the dataset ids up to upto. Datasets are files, not
 // persons: few enough to list.
 func (s *Store) datasetIDs(ctx context.Context, upto int64) ([]int64, error) {
