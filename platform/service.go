@@ -179,12 +179,53 @@ func (s *Service) Consents(ctx context.Context, p identity.Principal, person str
 		if err != nil {
 			return err
 		}
+		active := map[string]bool{}
 		for _, a := range algs {
+			active[a.Manifest.ID] = true
 			h, err := tx.ConsentHistory(person, a.Manifest.ID)
 			if err != nil {
 				return err
 			}
 			out = append(out, ConsentState{AlgorithmID: a.Manifest.ID, Title: a.Manifest.Title, Purpose: a.Manifest.Purpose, Kind: a.Manifest.Kind, Granted: consent.Granted(h), History: h, Active: a})
+		}
+		// An algorithm with no active version (all retired) that the
+		// person ever consented to stays listed: they must be able to see
+		// and withdraw a consent whose results may still be in view.
+		ids, err := tx.AlgorithmIDs()
+		if err != nil {
+			return err
+		}
+		var latest map[string]*algorithm.Version
+		for _, id := range ids {
+			if active[id] {
+				continue
+			}
+			h, err := tx.ConsentHistory(person, id)
+			if err != nil || len(h) == 0 {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if latest == nil {
+				// Rare (a retired algorithm someone consented to), so
+				// the whole registry is read only then.
+				all, err := tx.AllAlgorithms()
+				if err != nil {
+					return err
+				}
+				latest = map[string]*algorithm.Version{}
+				for _, v := range all {
+					if l := latest[v.Manifest.ID]; l == nil || v.CreatedAt.After(l.CreatedAt) {
+						latest[v.Manifest.ID] = v
+					}
+				}
+			}
+			st := ConsentState{AlgorithmID: id, Title: id, Granted: consent.Granted(h), History: h}
+			if v := latest[id]; v != nil {
+				st.Title, st.Purpose, st.Kind = v.Manifest.Title, v.Manifest.Purpose, v.Manifest.Kind
+			}
+			out = append(out, st)
 		}
 		return nil
 	})

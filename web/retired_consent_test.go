@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -92,5 +93,50 @@ func TestRetiredVersionResultMarked(t *testing.T) {
 	}
 	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &rs) != nil || len(rs) != 1 || !rs[0].VersionRetired {
 		t.Errorf("API results after retirement: %d %s", r.status, r.body)
+	}
+}
+
+// TestPatientWithdrawsFromRetiredAlgorithm: once every version of an
+// algorithm the patient consented to is retired, the patient's page still
+// lists it, says it is retired, and offers the withdrawal (not a grant);
+// withdrawing there is recorded.
+func TestPatientWithdrawsFromRetiredAlgorithm(t *testing.T) {
+	w := testenv.NewWorld(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	people := demo.Cohort(1)
+	w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
+	alice := w.SignIn(t, people[0].Code)
+	w.Grant(t, alice, demo.PGxAlgorithmID)
+	if err := w.Service.RetireAlgorithm(ctx, identity.System, w.PGx.Hash, "replaced"); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{log: &syncBuffer{}}
+	e.srv = httptest.NewServer(web.New(w.Service, web.Options{
+		SessionKey: testKey,
+		Logger:     slog.New(slog.NewJSONHandler(e.log, nil)),
+		Demo:       []web.DemoIdentity{{Subject: "EE" + string(people[0].Code), Role: identity.RolePatient, Label: "Alice"}},
+	}))
+	t.Cleanup(e.srv.Close)
+	c := e.client(t)
+	c.login("EE" + string(people[0].Code))
+	section := func() string {
+		t.Helper()
+		r := c.get("/patient")
+		i := strings.Index(r.body, `id="alg-`+demo.PGxAlgorithmID+`"`)
+		if r.status != http.StatusOK || i < 0 {
+			t.Fatalf("patient page does not list the retired algorithm: %d\n%s", r.status, r.body)
+		}
+		end := strings.Index(r.body[i:], "</article>")
+		return r.body[i : i+end]
+	}
+	if s := section(); !strings.Contains(s, "data-retired") || !strings.Contains(s, "Withdraw consent") {
+		t.Fatalf("retired algorithm with consent given: no retired note or no withdraw button:\n%s", s)
+	}
+	r := c.postForm("/patient/consents/"+demo.PGxAlgorithmID, url.Values{"csrf": {c.csrf("/patient")}, "action": {"withdraw"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d %s", r.status, r.body)
+	}
+	if s := section(); !strings.Contains(s, "Consent not given") || strings.Contains(s, "Give consent") {
+		t.Errorf("after the withdrawal: want consent not given and no grant button for a retired algorithm:\n%s", s)
 	}
 }
