@@ -114,7 +114,11 @@ func Check(ctx context.Context, path string, sampleMap map[string]string) (*Prep
 			more = fmt.Sprintf(" (and %d more)", n-5)
 			bad = bad[:5]
 		}
-		return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s: %d sample(s) are not identified as persons: %s%s; give a --sample-map file (sample ID, personal code)", path, n, strings.Join(bad, "; "), more)}
+		fix := "give a --sample-map file (sample ID, personal code)"
+		if len(sampleMap) > 0 {
+			fix = "add them to the sample map (sample ID, personal code)"
+		}
+		return nil, &platform.Error{Code: platform.CodeInvalid, Message: fmt.Sprintf("%s: %d sample(s) are not identified as persons: %s%s; %s", path, n, strings.Join(bad, "; "), more, fix)}
 	}
 	n := 0
 	for {

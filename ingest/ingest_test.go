@@ -200,6 +200,8 @@ func TestSampleIDs(t *testing.T) {
 			fmt.Sprintf(`1 sample(s) are not identified as persons: column 11 %q: %s; give a --sample-map file (sample ID, personal code)`, badCheck, why(badCheck))},
 		{"map to an invalid code", []string{"GB-001"}, map[string]string{"GB-001": "39902300000"},
 			fmt.Sprintf(`1 sample(s) are not identified as persons: column 10 "GB-001": %s`, why("39902300000"))},
+		{"a column the map misses", []string{"GB-001", "GB-002"}, map[string]string{"GB-001": codes[0]},
+			fmt.Sprintf(`1 sample(s) are not identified as persons: column 11 "GB-002": %s; add them to the sample map (sample ID, personal code)`, why("GB-002"))},
 		{"seven unidentified", []string{"a", "b", "c", "d", "e", "f", "g"}, nil, "7 sample(s) are not identified as persons: "},
 		{"one person twice", []string{codes[0], "GB-9", codes[2]}, map[string]string{"GB-9": codes[0]}, fmt.Sprintf(`columns 10 %q and 11 "GB-9" are the same person (%s)`, codes[0], codes[0])},
 	}

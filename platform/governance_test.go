@@ -319,3 +319,26 @@ func TestRecomputeBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestRegisterTwice: registering content already registered names the
+// version it is registered as; a known version label with other content
+// says to give the new content a new label (and names the registered
+// content's hash, not the new one's).
+func TestRegisterTwice(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			w := testenv.NewWorld(t, b.DSN(t))
+			ctx := context.Background()
+			err := w.Service.RegisterAlgorithm(ctx, identity.System, w.PGx)
+			wantCode(t, "same content", err, platform.CodeConflict, "this content ("+algorithm.ShortHash(w.PGx.Hash)+") is already registered, as "+w.PGx.Manifest.ID+"@"+w.PGx.Manifest.Version)
+			m := w.PGx.Manifest
+			m.Title += " (edited)"
+			v, err := algorithm.New(m, w.PGx.Files, "provider")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = w.Service.RegisterAlgorithm(ctx, identity.System, v)
+			wantCode(t, "same label", err, platform.CodeConflict, "version "+m.Version+" is already registered with other content ("+algorithm.ShortHash(w.PGx.Hash)+"); give the new content a new version label")
+		})
+	}
+}

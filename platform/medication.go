@@ -108,6 +108,10 @@ func ParseMedicationRequest(b []byte) (*MedicationRequest, error) {
 		raw = r.Subject.Identifier.Value
 	case strings.HasPrefix(r.Subject.Reference, "Patient/"):
 		raw = strings.TrimPrefix(r.Subject.Reference, "Patient/")
+	case r.Subject.Identifier != nil:
+		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("MedicationRequest.subject.identifier has system %q: the patient must be identified by personal code (identifier system %s, or reference Patient/<code>)", r.Subject.Identifier.System, PersonalCodeSystem)}
+	default:
+		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("MedicationRequest.subject names no personal code: give identifier system %s with the code, or reference Patient/<code>", PersonalCodeSystem)}
 	}
 	code, err := identity.ParsePersonalCode(raw)
 	if err != nil {

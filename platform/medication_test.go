@@ -157,3 +157,23 @@ func TestMedicationRequestReusedID(t *testing.T) {
 		}
 	})
 }
+
+// TestMedicationRequestSubject: the patient must be named by personal
+// code; a subject that names them otherwise is refused saying how, not
+// with a complaint about an empty code.
+func TestMedicationRequestSubject(t *testing.T) {
+	for _, c := range []struct {
+		name, subject, want string
+	}{
+		{"another identifier system", `{"identifier":{"system":"urn:oid:1.2.3","value":"48304173715"}}`, `subject.identifier has system "urn:oid:1.2.3": the patient must be identified by personal code`},
+		{"no code at all", `{"display":"Mari"}`, "MedicationRequest.subject names no personal code"},
+		{"a bad code", `{"reference":"Patient/48304173710"}`, "must identify the patient by personal code"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := platform.ParseMedicationRequest([]byte(`{"resourceType":"MedicationRequest","id":"rx","status":"active","subject":` + c.subject + `,"medicationCodeableConcept":{"text":"citalopram"}}`))
+			if platform.ErrorCode(err) != platform.CodeInvalid || !strings.Contains(platform.ErrorMessage(err), c.want) {
+				t.Errorf("err = %v, want invalid saying %q", err, c.want)
+			}
+		})
+	}
+}

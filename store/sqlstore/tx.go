@@ -209,12 +209,17 @@ func (t *tx) InsertAlgorithm(v *algorithm.Version) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: manifest: %w", err)
 	}
-	var n int
-	if err := t.queryRow(`SELECT COUNT(*) FROM algorithm_versions WHERE hash = ? OR (algorithm_id = ? AND version = ?)`, v.Hash, v.Manifest.ID, v.Manifest.Version).Scan(&n); err != nil {
+	var sameHash, sameLabel string
+	if err := t.queryRow(`SELECT COALESCE(MAX(CASE WHEN hash = ? THEN algorithm_id || '@' || version END), ''),
+		COALESCE(MAX(CASE WHEN algorithm_id = ? AND version = ? THEN hash END), '')
+		FROM algorithm_versions WHERE hash = ? OR (algorithm_id = ? AND version = ?)`, v.Hash, v.Manifest.ID, v.Manifest.Version, v.Hash, v.Manifest.ID, v.Manifest.Version).Scan(&sameHash, &sameLabel); err != nil {
 		return fmt.Errorf("sqlstore: insert algorithm: %w", err)
 	}
-	if n > 0 {
-		return &platform.Error{Code: platform.CodeConflict, Message: fmt.Sprintf("algorithm %s version %s (or content %s) is already registered", v.Manifest.ID, v.Manifest.Version, algorithm.ShortHash(v.Hash))}
+	switch {
+	case sameHash != "":
+		return &platform.Error{Code: platform.CodeConflict, Message: fmt.Sprintf("this content (%s) is already registered, as %s", algorithm.ShortHash(v.Hash), sameHash)}
+	case sameLabel != "":
+		return &platform.Error{Code: platform.CodeConflict, Message: fmt.Sprintf("algorithm %s version %s is already registered with other content (%s); give the new content a new version label", v.Manifest.ID, v.Manifest.Version, algorithm.ShortHash(sameLabel))}
 	}
 	v.CreatedAt = t.now
 	if _, err := t.exec(`INSERT INTO algorithm_versions (hash, algorithm_id, version, kind, manifest, status, submitted_by, approved_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
