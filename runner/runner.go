@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -315,6 +316,10 @@ func (r *Runner) run(ctx context.Context, v *algorithm.Version, ws []*work, stri
 			// no longer reads (truncated, garbage appended, a flipped
 			// byte) has most likely changed since: say so, retryably,
 			// rather than cancel the job as malformed.
+			var changed *ChangedFileError
+			if errors.As(err, &changed) {
+				return fmt.Errorf("runner: dataset %d: %w", id, err) // read whole: hashed already
+			}
 			if ce := checkFile(path, want); ce != nil {
 				return fmt.Errorf("runner: dataset %d: %w (reading it: %v)", id, ce, err)
 			}
