@@ -234,9 +234,22 @@ func (a *app) Close() error {
 
 // abandon is Close for a command that failed before doing its work: it also
 // removes what opening the app created (a new data directory, SQLite
-// database and key) and whatever the command recorded in a.created since.
+// database and key) and whatever the command recorded in a.created since —
+// unless the database now holds persons or datasets. Then another process
+// set the same data directory up at the same time, found the database and
+// key this one created, and recorded its data in them (and may use the
+// genotype copy this one made): all of it stays. Left, they are harmless:
+// the database records the key's fingerprint.
 func (a *app) abandon() {
+	persons, datasets, err := a.store.Holdings(context.Background())
+	if err != nil {
+		a.log.Warn("failed command: its new database and key are kept, whether another process uses them is unknown", "error", err)
+	}
 	a.Close()
+	if err != nil || persons > 0 || datasets > 0 {
+		a.created.forget()
+		return
+	}
 	a.created.run()
 }
 
