@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"maps"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/geneguard/geneguard/demo"
 	"github.com/geneguard/geneguard/identity"
@@ -161,6 +163,73 @@ func TestPseudonymKeyAdopted(t *testing.T) {
 			c, _, errb := runCommand("results", "--person", code, "--db", dsn, "--data", keyDir(t, otherKey))
 			if c != 1 || !strings.Contains(errb, "is not the one this database") {
 				t.Errorf("another key after adoption: exit %d, %q", c, errb)
+			}
+		})
+	}
+}
+
+// TestPseudonymKeyNotMadeForOldDatabase: a database set up before the key
+// was recorded (migration 00008) that holds persons is not handed a new key
+// by a setting-up command whose data directory has none: it refuses, leaves
+// no key (nor data directory) and records no fingerprint; the database's own
+// key is then adopted.
+func TestPseudonymKeyNotMadeForOldDatabase(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			w := testenv.NewWorld(t, dsn)
+			people := demo.Cohort(2)
+			vcf := testenv.DemoVCF(t, people).Write(t, "cohort.vcf")
+			w.Ingest(t, vcf)
+			for _, q := range []string{`DROP TABLE pseudonym_key`, `DELETE FROM goose_db_version WHERE version_id >= 8`} {
+				if _, err := w.Store.DB().ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.Store.Close()
+
+			parent := t.TempDir()
+			keyless := filepath.Join(parent, "data")
+			want := []string{
+				"the database " + displayDSN(dsn) + " holds 2 persons and 1 datasets but records no pseudonym key",
+				"there is no key at " + filepath.Join(keyless, pseudonymKeyFile),
+				"give this database's key (--data DIR or $" + pseudonymKeyEnv + ")",
+				"nothing was changed",
+			}
+			t.Setenv(pseudonymKeyEnv, "")
+			for _, args := range [][]string{
+				{"ingest", "--vcf", vcf},
+				{"worker"},
+			} {
+				// A worker that is not refused runs until stopped.
+				runCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+				var outb, errbuf bytes.Buffer
+				c := run(runCtx, append(args, "--db", dsn, "--data", keyless), &outb, &errbuf)
+				cancel()
+				out, errb := outb.String(), errbuf.String()
+				if c != 1 || out != "" {
+					t.Errorf("%s: exit %d, stdout %q; want 1 and nothing", args[0], c, out)
+				}
+				for _, s := range want {
+					if !strings.Contains(errb, s) {
+						t.Errorf("%s: stderr %q\n does not say %q", args[0], errb, s)
+					}
+				}
+				if left := walk(parent); len(left) > 0 {
+					t.Errorf("%s: the refused command left %v", args[0], left)
+				}
+				got := rowCounts(t, dsn)
+				if got["persons"] != 2 || got["datasets"] != 1 || got["pseudonym_key"] != 0 {
+					t.Errorf("%s: rows %v after the refusal; want 2 persons, 1 dataset, no fingerprint", args[0], got)
+				}
+			}
+
+			code := string(people[0].Code)
+			mustRun(t, "results", "--person", code, "--purpose", "qa", "--db", dsn, "--data", keyDir(t, testenv.PseudonymKey))
+			st := testenv.OpenStore(t, dsn)
+			if fp, err := st.PseudonymKeyFingerprint(ctx); err != nil || fp != fingerprint(t, testenv.PseudonymKey) {
+				t.Errorf("recorded fingerprint %q, %v; want the database's key's", fp, err)
 			}
 		})
 	}

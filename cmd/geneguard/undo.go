@@ -33,6 +33,9 @@ func (u *undo) keep(path string) {
 	u.paths = slices.DeleteFunc(u.paths, func(p string) bool { return p == path })
 }
 
+// forget forgets every path: they must all stay.
+func (u *undo) forget() { u.paths = nil }
+
 // mkdirAll is os.MkdirAll, recording every directory it creates.
 func (u *undo) mkdirAll(dir string, perm os.FileMode) error {
 	var missing []string

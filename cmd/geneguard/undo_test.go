@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/geneguard/geneguard/demo"
+	"github.com/geneguard/geneguard/ingest"
 	"github.com/geneguard/geneguard/internal/testenv"
 )
 
@@ -77,5 +79,55 @@ func TestWriteNewKey(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(filepath.Dir(path)); len(left) != 1 {
 		t.Errorf("%d files next to the key, want the key alone", len(left))
+	}
+}
+
+// TestAbandonKeepsDatabaseInUse: when two commands set a new data directory
+// up at once, the one that fails keeps the database and key it created if
+// the other has recorded data in them meanwhile, and the genotype copy the
+// other's dataset may name.
+func TestAbandonKeepsDatabaseInUse(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			data := filepath.Join(t.TempDir(), "data")
+			people := demo.Cohort(2)
+			vcf := testenv.DemoVCF(t, people).Write(t, "cohort.vcf")
+
+			// A sets the deployment up and stores the file's copy, as
+			// ingest does, then fails after B has ingested the same file.
+			a, err := openApp(ctx, dsn, data, newLogger(false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := ingest.Check(ctx, vcf, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.created.mkdirAll(a.genotypeDir(), 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if added, err := p.Store(a.genotypeDir()); err != nil || !added {
+				t.Fatalf("store the copy: added %v, %v", added, err)
+			}
+			a.created.add(p.Dataset.Path)
+			mustRun(t, "ingest", "--db", dsn, "--data", data, "--vcf", vcf)
+			a.abandon()
+
+			kept := []string{filepath.Join(data, pseudonymKeyFile), p.Dataset.Path}
+			if b.Name == "sqlite" {
+				kept = append(kept, dsn)
+			}
+			for _, f := range kept {
+				if _, err := os.Stat(f); err != nil {
+					t.Errorf("abandon removed %s, which another command uses: %v", f, err)
+				}
+			}
+			if got := rowCounts(t, dsn); got["persons"] != 2 || got["datasets"] != 1 || got["pseudonym_key"] != 1 {
+				t.Errorf("rows %v after abandon; want the other command's 2 persons and 1 dataset", got)
+			}
+			mustRun(t, "results", "--person", string(people[0].Code), "--purpose", "qa", "--db", dsn, "--data", data)
+		})
 	}
 }

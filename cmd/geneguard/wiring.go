@@ -154,6 +154,16 @@ func openAppMode(ctx context.Context, dsn, dataDir string, log *slog.Logger, cre
 		if recorded != "" {
 			return nil, fmt.Errorf("no key at %s (nor $%s), but the database %s was set up with one (fingerprint %.12s…): the data directory --data does not belong to this database, or its key was lost; restore %s from the backup. A new key would give every person another pseudonym; nothing was changed", keyPath, pseudonymKeyEnv, displayDSN(dsn), recorded, pseudonymKeyFile)
 		}
+		// Nor must one set up before its key was recorded (migration
+		// 00008) that is in use: it adopts the key it is opened with, and
+		// it was used with another.
+		persons, datasets, err := st.Holdings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if persons > 0 || datasets > 0 {
+			return nil, fmt.Errorf("the database %s holds %d persons and %d datasets but records no pseudonym key (it was set up before keys were recorded), and there is no key at %s: give this database's key (--data DIR or $%s); a new key would give every person another pseudonym; nothing was changed", displayDSN(dsn), persons, datasets, keyPath, pseudonymKeyEnv)
+		}
 		var written bool
 		if key, written, err = writeNewKey(keyPath, key); err != nil {
 			return nil, err
@@ -167,8 +177,10 @@ func openAppMode(ctx context.Context, dsn, dataDir string, log *slog.Logger, cre
 		keySrc = "at " + keyPath
 	}
 	// A database set up before its key was recorded (migration 00008)
-	// adopts this key: it is the one it has been used with, unless the data
-	// directory was already mixed up, which nothing recorded could show.
+	// adopts this key, an existing one (a new key was refused above unless
+	// the database is empty): it is the one it has been used with, unless
+	// the data directory was already mixed up, which nothing recorded could
+	// show.
 	if _, err := st.CheckPseudonymKey(ctx, pseudo.Fingerprint()); err != nil {
 		if errors.Is(err, sqlstore.ErrPseudonymKeyMismatch) {
 			fix := fmt.Sprintf("use the data directory that belongs to this database (--data), or restore its %s from the backup", pseudonymKeyFile)
@@ -222,9 +234,22 @@ func (a *app) Close() error {
 
 // abandon is Close for a command that failed before doing its work: it also
 // removes what opening the app created (a new data directory, SQLite
-// database and key) and whatever the command recorded in a.created since.
+// database and key) and whatever the command recorded in a.created since —
+// unless the database now holds persons or datasets. Then another process
+// set the same data directory up at the same time, found the database and
+// key this one created, and recorded its data in them (and may use the
+// genotype copy this one made): all of it stays. Left, they are harmless:
+// the database records the key's fingerprint.
 func (a *app) abandon() {
+	persons, datasets, err := a.store.Holdings(context.Background())
+	if err != nil {
+		a.log.Warn("failed command: its new database and key are kept, whether another process uses them is unknown", "error", err)
+	}
 	a.Close()
+	if err != nil || persons > 0 || datasets > 0 {
+		a.created.forget()
+		return
+	}
 	a.created.run()
 }
 

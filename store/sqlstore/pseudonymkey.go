@@ -60,3 +60,15 @@ func (s *Store) CheckPseudonymKey(ctx context.Context, fingerprint string) (reco
 	}
 	return false, nil
 }
+
+// Holdings counts the persons and datasets the database holds. A database
+// holding either is in use: a process must not bind it to a key it has just
+// made (it was used with another), nor remove it as a set-up of its own that
+// failed (another process has written to it).
+func (s *Store) Holdings(ctx context.Context) (persons, datasets int64, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM persons), (SELECT COUNT(*) FROM datasets)`).Scan(&persons, &datasets)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlstore: count persons and datasets: %w", err)
+	}
+	return persons, datasets, nil
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/geneguard/geneguard/demo"
 	"github.com/geneguard/geneguard/internal/testenv"
 	"github.com/geneguard/geneguard/store/sqlstore"
 )
@@ -71,6 +72,24 @@ func TestPseudonymKeyFingerprint(t *testing.T) {
 						t.Errorf("%d fingerprint rows, want 1", n)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestHoldings: a new database holds no persons and no datasets; one that
+// an ingest wrote to holds its persons and its dataset.
+func TestHoldings(t *testing.T) {
+	for _, be := range testenv.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			ctx := context.Background()
+			w := testenv.NewWorld(t, be.DSN(t))
+			if p, d, err := w.Store.Holdings(ctx); err != nil || p != 0 || d != 0 {
+				t.Fatalf("new database: %d persons, %d datasets, %v; want none", p, d, err)
+			}
+			w.Ingest(t, testenv.DemoVCF(t, demo.Cohort(3)).Write(t, "cohort.vcf"))
+			if p, d, err := w.Store.Holdings(ctx); err != nil || p != 3 || d != 1 {
+				t.Errorf("after an ingest of 3 persons: %d persons, %d datasets, %v; want 3, 1", p, d, err)
 			}
 		})
 	}
