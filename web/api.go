@@ -47,11 +47,15 @@ func (s *server) apiMe(_ *http.Request, p identity.Principal) (any, error) {
 }
 
 // apiResults reads results; the caller states the purpose of the view in
-// ?purpose= for the audit log, "treatment" when it does not. A stated
+// ?purpose= for the audit log, "treatment" when it does not (a patient
+// reading their own: "self-access"). A stated
 // purpose must be printable text (platform.CheckPurpose): an empty
 // ?purpose= is refused rather than recorded as something else.
 func (s *server) apiResults(r *http.Request, p identity.Principal) (any, error) {
 	purpose := PurposeTreatment
+	if p.Role == identity.RolePatient && p.Person == r.PathValue("id") {
+		purpose = PurposeSelfAccess // as on the patient's own page
+	}
 	if q := r.URL.Query(); q.Has("purpose") {
 		var err error
 		if purpose, err = platform.CheckPurpose(q.Get("purpose")); err != nil {

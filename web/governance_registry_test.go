@@ -64,6 +64,7 @@ func TestGovernanceRegistryHonest(t *testing.T) {
 			{Subject: "board-jaan", Role: identity.RoleGovernance, Label: "Board"},
 			{Subject: "board-mari", Role: identity.RoleGovernance, Label: "Board 2"},
 			{Subject: "dr-tamm", Role: identity.RolePhysician, Label: "Doctor"},
+			{Subject: "EE" + string(people[0].Code), Role: identity.RolePatient, Label: "Alice"},
 		},
 	}))
 	t.Cleanup(e.srv.Close)
@@ -135,5 +136,16 @@ func TestGovernanceRegistryHonest(t *testing.T) {
 	// The setup's own view, then the two accepted API views.
 	if got := strings.Join(purposes, ","); got != "treatment,treatment,prescribing" {
 		t.Errorf("recorded view purposes %q", got)
+	}
+	// A patient reading their own results through the API, stating no
+	// purpose, is recorded as self-access (as on their page), not treatment.
+	pat := e.client(t)
+	pat.login("EE" + string(people[0].Code))
+	if r := pat.get(base); r.status != http.StatusOK {
+		t.Fatalf("patient's own results: %d %s", r.status, r.body)
+	}
+	log := testenv.AuditLog(t, w.Store)
+	if last := log[len(log)-1]; last.Action != "view" || last.Person != alice.Person || last.Purpose != "self-access" {
+		t.Errorf("patient's own API view recorded as %+v, want a view with purpose self-access", last)
 	}
 }

@@ -62,6 +62,23 @@ func dbFlags(fs *flag.FlagSet) (dsn, data *string) {
 	return
 }
 
+// dbArgs are the --db/--data flags to repeat in a "next:" hint, so that
+// the hint runs as printed from any folder; a DSN with a password is left
+// as DSN (a hint must not print it).
+func dbArgs(dsn, data string) string {
+	var b strings.Builder
+	switch {
+	case dsn != "" && displayDSN(dsn) != dsn:
+		b.WriteString(" --db DSN")
+	case dsn != "":
+		b.WriteString(" --db " + dsn)
+	}
+	if data != "geneguard-data" {
+		b.WriteString(" --data " + data)
+	}
+	return b.String()
+}
+
 // parseWithArg parses flags around at most one positional argument (a
 // version hash may come before or after the flags).
 func parseWithArg(fs *flag.FlagSet, args []string) (string, error) {
@@ -203,8 +220,8 @@ func algorithmSubmit(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := a.svc.SubmitAlgorithm(ctx, op, v); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "submitted %s@%s as a draft: sha256 %s (%d files, %d declared loci, %d validation cases)\nnext: geneguard algorithm validate %s\n",
-		m.ID, m.Version, v.Hash, len(files), len(loci), len(m.Validation), algorithm.ShortHash(v.Hash))
+	fmt.Fprintf(stdout, "submitted %s@%s as a draft: sha256 %s (%d files, %d declared loci, %d validation cases)\nnext: geneguard algorithm validate%s %s\n",
+		m.ID, m.Version, v.Hash, len(files), len(loci), len(m.Validation), dbArgs(*dsn, *data), algorithm.ShortHash(v.Hash))
 	return nil
 }
 
@@ -270,7 +287,7 @@ func algorithmValidate(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "validated %s: %d cases passed\n", algorithm.ShortHash(full), len(rep.Cases))
+	fmt.Fprintf(stdout, "validated %s: %d cases passed\nnext: geneguard algorithm approve%s %s --as NAME (a governance account, not the submitter)\n", algorithm.ShortHash(full), len(rep.Cases), dbArgs(*dsn, *data), algorithm.ShortHash(full))
 	return nil
 }
 
@@ -308,7 +325,7 @@ func algorithmGovern(ctx context.Context, verb string, args []string, stdout, st
 		if err := a.svc.ApproveAlgorithm(ctx, p, full); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "approved %s by %s\nnext: geneguard algorithm activate %s --as NAME\n", algorithm.ShortHash(full), account, algorithm.ShortHash(full))
+		fmt.Fprintf(stdout, "approved %s by %s\nnext: geneguard algorithm activate%s %s --as NAME\n", algorithm.ShortHash(full), account, dbArgs(*dsn, *data), algorithm.ShortHash(full))
 	case "activate":
 		rep, err := a.svc.ActivateAlgorithm(ctx, p, full)
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(command{Name: "consent", Summary: "record a paper opt-in or opt-out, or show a person's consent history", Run: runConsent})
+	register(command{Name: "consent", Summary: "record a paper opt-in or opt-out, or show a person's consent history for an algorithm", Run: runConsent})
 }
 
 func runConsent(ctx context.Context, args []string, stdout, stderr io.Writer) error {

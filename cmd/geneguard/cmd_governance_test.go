@@ -97,6 +97,15 @@ func TestAlgorithmCommands(t *testing.T) {
 	if !strings.Contains(out, "validated "+short+": 2 cases passed") {
 		t.Errorf("validate: %q", out)
 	}
+	// The hint runs as printed: it repeats where the database is (a DSN
+	// with a password only as DSN).
+	where := " --db " + dsn + " --data " + data
+	if displayDSN(dsn) != dsn {
+		where = " --db DSN --data " + data
+	}
+	if want := "next: geneguard algorithm approve" + where + " " + short + " --as NAME"; !strings.Contains(out, want) {
+		t.Errorf("validate's hint: %q, want %q", out, want)
+	}
 	code, _, errb = runCommand(append([]string{"algorithm", "approve", short, "--as", "provider-anna"}, db...)...)
 	if code != 1 || !strings.Contains(errb, "four eyes") {
 		t.Errorf("self-approval: exit %d, %q", code, errb)
