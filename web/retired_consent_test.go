@@ -17,27 +17,42 @@ import (
 	"github.com/geneguard/geneguard/web"
 )
 
-// TestWithdrawFromRetiredAlgorithm: withdrawing consent from an algorithm
-// whose versions are all retired is recorded and answered as recorded —
-// not a 404 for a change that was written.
-func TestWithdrawFromRetiredAlgorithm(t *testing.T) {
+// aliceConsented is a world with one person, alice, consented to PGx (not
+// yet computed).
+func aliceConsented(t *testing.T) (*testenv.World, identity.Principal, []demo.Person) {
+	t.Helper()
 	w := testenv.NewWorld(t, testenv.SQLiteDSN(t))
-	ctx := context.Background()
 	people := demo.Cohort(1)
 	w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
 	alice := w.SignIn(t, people[0].Code)
 	w.Grant(t, alice, demo.PGxAlgorithmID)
-	if err := w.Service.RetireAlgorithm(ctx, identity.System, w.PGx.Hash, "replaced"); err != nil {
-		t.Fatal(err)
-	}
+	return w, alice, people
+}
+
+// serveWorld is the web server over w's service, with the demo sign-in
+// offering ids.
+func serveWorld(t *testing.T, w *testenv.World, ids ...web.DemoIdentity) *env {
+	t.Helper()
 	e := &env{log: &syncBuffer{}}
 	e.srv = httptest.NewServer(web.New(w.Service, web.Options{
 		SessionKey: testKey,
 		Logger:     slog.New(slog.NewJSONHandler(e.log, nil)),
-		Demo:       []web.DemoIdentity{{Subject: "EE" + string(people[0].Code), Role: identity.RolePatient, Label: "Alice"}},
+		Demo:       ids,
 	}))
 	t.Cleanup(e.srv.Close)
-	c := e.client(t)
+	return e
+}
+
+// TestWithdrawFromRetiredAlgorithm: withdrawing consent from an algorithm
+// whose versions are all retired is recorded and answered as recorded —
+// not a 404 for a change that was written.
+func TestWithdrawFromRetiredAlgorithm(t *testing.T) {
+	w, alice, people := aliceConsented(t)
+	ctx := context.Background()
+	if err := w.Service.RetireAlgorithm(ctx, identity.System, w.PGx.Hash, "replaced"); err != nil {
+		t.Fatal(err)
+	}
+	c := serveWorld(t, w, web.DemoIdentity{Subject: "EE" + string(people[0].Code), Role: identity.RolePatient, Label: "Alice"}).client(t)
 	c.login("EE" + string(people[0].Code))
 	r := c.postJSON("/api/v1/persons/"+alice.Person+"/consents/"+demo.PGxAlgorithmID, `{"action":"withdraw"}`)
 	var st platform.ConsentState
@@ -54,21 +69,10 @@ func TestWithdrawFromRetiredAlgorithm(t *testing.T) {
 // stays in clinical view (nothing newer computed it yet) and says so, on
 // the physician's page and in the API.
 func TestRetiredVersionResultMarked(t *testing.T) {
-	w := testenv.NewWorld(t, testenv.SQLiteDSN(t))
+	w, alice, _ := aliceConsented(t)
 	ctx := context.Background()
-	people := demo.Cohort(1)
-	w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
-	alice := w.SignIn(t, people[0].Code)
-	w.Grant(t, alice, demo.PGxAlgorithmID)
 	w.Drain(t)
-	e := &env{log: &syncBuffer{}}
-	e.srv = httptest.NewServer(web.New(w.Service, web.Options{
-		SessionKey: testKey,
-		Logger:     slog.New(slog.NewJSONHandler(e.log, nil)),
-		Demo:       []web.DemoIdentity{{Subject: "dr-tamm", Role: identity.RolePhysician, Label: "Doctor"}},
-	}))
-	t.Cleanup(e.srv.Close)
-	c := e.client(t)
+	c := serveWorld(t, w, web.DemoIdentity{Subject: "dr-tamm", Role: identity.RolePhysician, Label: "Doctor"}).client(t)
 	c.login("dr-tamm")
 	page := func() string {
 		t.Helper()
@@ -101,23 +105,12 @@ func TestRetiredVersionResultMarked(t *testing.T) {
 // lists it, says it is retired, and offers the withdrawal (not a grant);
 // withdrawing there is recorded.
 func TestPatientWithdrawsFromRetiredAlgorithm(t *testing.T) {
-	w := testenv.NewWorld(t, testenv.SQLiteDSN(t))
+	w, _, people := aliceConsented(t)
 	ctx := context.Background()
-	people := demo.Cohort(1)
-	w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
-	alice := w.SignIn(t, people[0].Code)
-	w.Grant(t, alice, demo.PGxAlgorithmID)
 	if err := w.Service.RetireAlgorithm(ctx, identity.System, w.PGx.Hash, "replaced"); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{log: &syncBuffer{}}
-	e.srv = httptest.NewServer(web.New(w.Service, web.Options{
-		SessionKey: testKey,
-		Logger:     slog.New(slog.NewJSONHandler(e.log, nil)),
-		Demo:       []web.DemoIdentity{{Subject: "EE" + string(people[0].Code), Role: identity.RolePatient, Label: "Alice"}},
-	}))
-	t.Cleanup(e.srv.Close)
-	c := e.client(t)
+	c := serveWorld(t, w, web.DemoIdentity{Subject: "EE" + string(people[0].Code), Role: identity.RolePatient, Label: "Alice"}).client(t)
 	c.login("EE" + string(people[0].Code))
 	section := func() string {
 		t.Helper()
