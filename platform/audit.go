@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"time"
 
@@ -28,6 +29,8 @@ type AuditLog interface {
 	auditlog.HashSource
 	// AuditSize is the number of sequenced events (the next seq).
 	AuditSize(ctx context.Context) (uint64, error)
+	// AuditRows yields the stored events with from <= seq < to.
+	AuditRows(ctx context.Context, from, to uint64) iter.Seq2[auditlog.Row, error]
 	// SignCheckpoint sequences pending events, then signs a checkpoint
 	// over every sequenced event, stores it and returns the note (the latest one unchanged when nothing was
 	// appended since). It refuses when the stored log does not extend the
@@ -305,6 +308,11 @@ func (a *Auditor) Receipt(ctx context.Context, p identity.Principal, seq uint64)
 		return auditlog.Receipt{}, ErrNoVerifierKey
 	}
 	r, err := a.log.Receipt(ctx, seq, a.verifier)
+	if p.Role == identity.RolePatient && errors.Is(err, ErrNotCheckpointed) && !a.eventOf(ctx, seq, p.Person) {
+		// Someone else's event, not yet signed: answered like any event
+		// not in the patient's log (the log's size is not theirs either).
+		return auditlog.Receipt{}, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no event %d in your access log", seq), Err: ErrNotFound}
+	}
 	if p.Role == identity.RolePatient && errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNotCheckpointed) {
 		// The log's size is not the patient's business: an index past
 		// the log reads like any other event not in their access log.
@@ -325,6 +333,19 @@ func (a *Auditor) Receipt(ctx context.Context, p identity.Principal, seq uint64)
 		}
 	}
 	return r, nil
+}
+
+// eventOf reports whether stored event seq is about person (false when it
+// cannot be read: the caller then answers as for someone else's).
+func (a *Auditor) eventOf(ctx context.Context, seq uint64, person string) bool {
+	for row, err := range a.log.AuditRows(ctx, seq, seq+1) {
+		if err != nil {
+			return false
+		}
+		e, err := auditlog.ParseCanonical(row.Canonical)
+		return err == nil && e.Person == person
+	}
+	return false
 }
 
 // RunCheckpoints signs a checkpoint every interval until ctx ends (for

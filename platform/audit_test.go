@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -51,8 +52,17 @@ func TestAuditorReceipts(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := trail[len(trail)-1].Seq
-		if _, err := a.Receipt(ctx, alice, last); platform.ErrorCode(err) != platform.CodeNotFound {
-			t.Errorf("receipt before any checkpoint: %v, want not_found", err)
+		if _, err := a.Receipt(ctx, alice, last); platform.ErrorCode(err) != platform.CodeNotFound || !errors.Is(err, platform.ErrNotCheckpointed) {
+			t.Errorf("receipt before any checkpoint: %v, want not_found, not yet checkpointed", err)
+		}
+		// Someone else's event, not yet signed, reads like any event not
+		// in her log: it must not confirm that it exists.
+		bobFirst, err := w.Service.AuditTrail(ctx, bob, bob.Person)
+		if err != nil || len(bobFirst) == 0 {
+			t.Fatalf("bob's trail: %v %v", bobFirst, err)
+		}
+		if _, err := a.Receipt(ctx, alice, bobFirst[0].Seq); errors.Is(err, platform.ErrNotCheckpointed) || platform.ErrorMessage(err) != fmt.Sprintf("no event %d in your access log", bobFirst[0].Seq) {
+			t.Errorf("alice asking for bob's unsigned event: %v", err)
 		}
 		if _, _, err := a.Checkpoint(ctx, nil); err != nil {
 			t.Fatal(err)
