@@ -131,7 +131,7 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 
 	provider, err := oidc.NewProvider(o.ctx(ctx), cfg.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("oidc: discovery at %s/.well-known/openid-configuration: %w", strings.TrimSuffix(cfg.Issuer, "/"), err)
+		return nil, fmt.Errorf("oidc: discovery at %s/.well-known/openid-configuration: %w", strings.TrimSuffix(cfg.Issuer, "/"), shortError{err})
 	}
 	var meta struct {
 		PKCE []string `json:"code_challenge_methods_supported"`
@@ -388,3 +388,21 @@ func ParseStaff(r io.Reader) (map[string]StaffAccount, error) {
 	}
 	return out, nil
 }
+
+// shortError says the first line of err (at most 300 bytes): go-oidc
+// quotes a failed discovery's whole response body, often a provider's
+// HTML error page, which buries the reason in an operator's terminal.
+type shortError struct{ err error }
+
+func (e shortError) Error() string {
+	msg := e.err.Error()
+	if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
+		msg = msg[:i] + " …"
+	}
+	if len(msg) > 300 {
+		msg = msg[:300] + " …"
+	}
+	return msg
+}
+
+func (e shortError) Unwrap() error { return e.err }
