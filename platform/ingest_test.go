@@ -139,15 +139,10 @@ func TestIngestStoresNoPersonalCodes(t *testing.T) {
 
 			// A database from before: codes stored as sample IDs are
 			// blanked by migration 00009, biobank IDs kept.
-			for _, q := range []string{
-				`UPDATE dataset_samples SET sample_id = '` + string(people[0].Code) + `' WHERE sample_id = '' AND sample_index = 0`,
-				`UPDATE dataset_samples SET sample_id = 'EE` + string(people[1].Code) + `' WHERE sample_id = '' AND sample_index = 1`,
-				`DELETE FROM goose_db_version WHERE version_id >= 9`,
-			} {
-				if _, err := w.Store.DB().ExecContext(ctx, q); err != nil {
-					t.Fatal(err)
-				}
-			}
+			testenv.Exec(t, w.Store,
+				`UPDATE dataset_samples SET sample_id = '`+string(people[0].Code)+`' WHERE sample_id = '' AND sample_index = 0`,
+				`UPDATE dataset_samples SET sample_id = 'EE`+string(people[1].Code)+`' WHERE sample_id = '' AND sample_index = 1`,
+				`DELETE FROM goose_db_version WHERE version_id >= 9`)
 			st := testenv.OpenStore(t, dsn)
 			if n := testenv.Count(t, st, `SELECT COUNT(*) FROM dataset_samples WHERE sample_id = ''`); n != len(people) {
 				t.Errorf("after migration: %d columns with no stored sample ID, want %d", n, len(people))

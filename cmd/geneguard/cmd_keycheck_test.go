@@ -146,11 +146,7 @@ func TestPseudonymKeyAdopted(t *testing.T) {
 			w := testenv.NewWorld(t, dsn)
 			people := demo.Cohort(2)
 			w.Ingest(t, testenv.DemoVCF(t, people).Write(t, "cohort.vcf"))
-			for _, q := range []string{`DROP TABLE pseudonym_key`, `DELETE FROM goose_db_version WHERE version_id >= 8`} {
-				if _, err := w.Store.DB().ExecContext(ctx, q); err != nil {
-					t.Fatal(err)
-				}
-			}
+			testenv.BeforeKeyRecords(t, w.Store)
 			w.Store.Close()
 
 			code := string(people[0].Code)
@@ -182,11 +178,7 @@ func TestPseudonymKeyNotMadeForOldDatabase(t *testing.T) {
 			people := demo.Cohort(2)
 			vcf := testenv.DemoVCF(t, people).Write(t, "cohort.vcf")
 			w.Ingest(t, vcf)
-			for _, q := range []string{`DROP TABLE pseudonym_key`, `DELETE FROM goose_db_version WHERE version_id >= 8`} {
-				if _, err := w.Store.DB().ExecContext(ctx, q); err != nil {
-					t.Fatal(err)
-				}
-			}
+			testenv.BeforeKeyRecords(t, w.Store)
 			w.Store.Close()
 
 			parent := t.TempDir()

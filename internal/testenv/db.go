@@ -131,3 +131,21 @@ func rebind(st *sqlstore.Store, q string) string {
 	}
 	return string(out)
 }
+
+// Exec runs statements in order on st, failing t on the first error.
+func Exec(t testing.TB, st *sqlstore.Store, queries ...string) {
+	t.Helper()
+	for _, q := range queries {
+		if _, err := st.DB().ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// BeforeKeyRecords turns st back into a database set up before migration
+// 00008 recorded the pseudonym key (and every later migration undone, so
+// that the next open runs them again in order).
+func BeforeKeyRecords(t testing.TB, st *sqlstore.Store) {
+	t.Helper()
+	Exec(t, st, `DROP TABLE pseudonym_key`, `DELETE FROM goose_db_version WHERE version_id >= 8`)
+}

@@ -42,12 +42,7 @@ func TestPseudonymKeyFingerprint(t *testing.T) {
 						t.Fatalf("new database: fingerprint %q, %v; want none", fp, err)
 					}
 					if c.old {
-						// As before 00008: no table, and goose not at 8.
-						for _, q := range []string{`DROP TABLE pseudonym_key`, `DELETE FROM goose_db_version WHERE version_id >= 8`} {
-							if _, err := st.DB().ExecContext(ctx, q); err != nil {
-								t.Fatal(err)
-							}
-						}
+						testenv.BeforeKeyRecords(t, st)
 					} else if rec, err := st.CheckPseudonymKey(ctx, c.first); err != nil || !rec {
 						t.Fatalf("set-up: recorded %v, %v; want recorded", rec, err)
 					}
